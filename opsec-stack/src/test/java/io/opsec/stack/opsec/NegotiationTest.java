@@ -1,0 +1,276 @@
+package io.opsec.stack.opsec;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.opsec.stack.opsec.Negotiation.Verdict;
+import io.opsec.stack.wire.OpsecOption;
+import io.opsec.stack.wire.TcpFlags;
+import io.opsec.stack.wire.TcpOption;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The decision table of docs/negotiation.md, one row per test: what each side sent and received,
+ * and the outcome on both ends.
+ */
+class NegotiationTest {
+    private static final OpsecOption FRAMING = OpsecOption.experimental(0);
+    private static final int ACK = TcpFlags.ACK;
+    private static final List<TcpOption> NONE = List.of();
+
+    private static Negotiation client(OpsecMode mode, int... ids) {
+        return Negotiation.initiator(mode, ids, FRAMING);
+    }
+
+    private static Negotiation server(OpsecMode mode, int... ids) {
+        return Negotiation.responder(mode, ids, FRAMING);
+    }
+
+    private static List<TcpOption> opts(TcpOption... o) {
+        return List.of(o);
+    }
+
+    /** Runs a handshake between the two, letting {@code path} rewrite each segment's options. */
+    private static void handshake(Negotiation c, Negotiation s, Path path) {
+        List<TcpOption> syn = c.synOption() == null ? NONE : opts(c.synOption());
+        s.onSyn(path.syn(syn));
+        List<TcpOption> synAck = s.synAckOption() == null ? NONE : opts(s.synAckOption());
+        c.onSynAck(path.synAck(synAck));
+        List<TcpOption> ack = c.segmentOption() == null ? NONE : opts(c.segmentOption());
+        s.onSegment(ACK, path.ack(ack));
+    }
+
+    interface Path {
+        default List<TcpOption> syn(List<TcpOption> o) { return o; }
+        default List<TcpOption> synAck(List<TcpOption> o) { return o; }
+        default List<TcpOption> ack(List<TcpOption> o) { return o; }
+    }
+
+    private static final Path CLEAN = new Path() {};
+
+    @Test
+    void bothOpportunistic_selectTls_bothSecured_initiatorIsClient() {
+        Negotiation c = client(OpsecMode.OPPORTUNISTIC, 0);
+        Negotiation s = server(OpsecMode.OPPORTUNISTIC, 0);
+        handshake(c, s, CLEAN);
+        assertEquals(new NegotiationOutcome.Secured(0, true), c.outcome());
+        assertEquals(new NegotiationOutcome.Secured(0, false), s.outcome());
+    }
+
+    @Test
+    void responder_honoursTheInitiatorsPreferenceOrder() {
+        Negotiation c = client(OpsecMode.OPPORTUNISTIC, 7, 0);
+        Negotiation s = server(OpsecMode.OPPORTUNISTIC, 0, 7);
+        handshake(c, s, CLEAN);
+        assertEquals(new NegotiationOutcome.Secured(7, true), c.outcome());
+        assertEquals(new NegotiationOutcome.Secured(7, false), s.outcome());
+    }
+
+    @Test
+    void synOption_isTheSameInstanceOnEveryRetransmission() {
+        Negotiation c = client(OpsecMode.OPPORTUNISTIC, 0);
+        assertSame(c.synOption(), c.synOption());
+        Negotiation s = server(OpsecMode.OPPORTUNISTIC, 0);
+        s.onSyn(opts(OpsecOption.experimental(0)));
+        assertSame(s.synAckOption(), s.synAckOption());
+    }
+
+    @Test
+    void peerWithoutOpsec_asResponder_initiatorPlain() {
+        Negotiation c = client(OpsecMode.OPPORTUNISTIC, 0);
+        c.synOption();
+        c.onSynAck(NONE);
+        assertEquals(new NegotiationOutcome.Plain(PlainReason.PEER_DID_NOT_ANSWER), c.outcome());
+        assertNull(c.segmentOption());
+    }
+
+    @Test
+    void peerWithoutOpsec_asInitiator_responderPlain() {
+        Negotiation s = server(OpsecMode.OPPORTUNISTIC, 0);
+        s.onSyn(NONE);
+        assertNull(s.synAckOption());
+        assertEquals(new NegotiationOutcome.Plain(PlainReason.PEER_DID_NOT_OFFER), s.outcome());
+    }
+
+    @Test
+    void strippedFromSyn_bothPlain() {
+        Negotiation c = client(OpsecMode.OPPORTUNISTIC, 0);
+        Negotiation s = server(OpsecMode.OPPORTUNISTIC, 0);
+        handshake(c, s, new Path() { public List<TcpOption> syn(List<TcpOption> o) { return NONE; } });
+        assertEquals(new NegotiationOutcome.Plain(PlainReason.PEER_DID_NOT_ANSWER), c.outcome());
+        assertEquals(new NegotiationOutcome.Plain(PlainReason.PEER_DID_NOT_OFFER), s.outcome());
+    }
+
+    @Test
+    void strippedFromSynAck_bothPlain() {
+        Negotiation c = client(OpsecMode.OPPORTUNISTIC, 0);
+        Negotiation s = server(OpsecMode.OPPORTUNISTIC, 0);
+        handshake(c, s, new Path() { public List<TcpOption> synAck(List<TcpOption> o) { return NONE; } });
+        assertEquals(new NegotiationOutcome.Plain(PlainReason.PEER_DID_NOT_ANSWER), c.outcome());
+        assertEquals(new NegotiationOutcome.Plain(PlainReason.OPTION_STRIPPED), s.outcome());
+    }
+
+    @Test
+    void strippedFromAckOnly_laterEchoOnData_failsLoudly() {
+        Negotiation c = client(OpsecMode.OPPORTUNISTIC, 0);
+        Negotiation s = server(OpsecMode.OPPORTUNISTIC, 0);
+        handshake(c, s, new Path() { public List<TcpOption> ack(List<TcpOption> o) { return NONE; } });
+        assertEquals(new NegotiationOutcome.Plain(PlainReason.OPTION_STRIPPED), s.outcome());
+        // The initiator is secured and keeps echoing on its data until acknowledged.
+        assertEquals(OpsecOption.experimental(0), c.segmentOption());
+        assertEquals(Verdict.ABORT, s.onSegment(ACK | TcpFlags.PSH, opts(c.segmentOption())));
+        assertTrue(s.outcome() instanceof NegotiationOutcome.Failed);
+    }
+
+    @Test
+    void completingAckLost_dataWithEchoArrivesFirst_bothSecured() {
+        Negotiation c = client(OpsecMode.OPPORTUNISTIC, 0);
+        Negotiation s = server(OpsecMode.OPPORTUNISTIC, 0);
+        s.onSyn(opts(c.synOption()));
+        c.onSynAck(opts(s.synAckOption()));
+        // The bare ACK is lost; the first data segment still carries the echo.
+        assertEquals(Verdict.CONTINUE, s.onSegment(ACK | TcpFlags.PSH, opts(c.segmentOption())));
+        assertEquals(new NegotiationOutcome.Secured(0, false), s.outcome());
+        c.peerAcknowledgedData();
+        assertNull(c.segmentOption());
+    }
+
+    @Test
+    void selectionRewrittenToAnotherProposedId_echoMismatch_failsLoudly() {
+        Negotiation c = client(OpsecMode.OPPORTUNISTIC, 0, 1);
+        Negotiation s = server(OpsecMode.OPPORTUNISTIC, 0, 1);
+        handshake(c, s, new Path() {
+            public List<TcpOption> synAck(List<TcpOption> o) { return opts(OpsecOption.experimental(1)); }
+        });
+        assertEquals(new NegotiationOutcome.Secured(1, true), c.outcome());
+        assertTrue(s.outcome() instanceof NegotiationOutcome.Failed, s.outcome().toString());
+    }
+
+    @Test
+    void selectionOfAnIdNotProposed_isIgnored_bothPlain() {
+        Negotiation c = client(OpsecMode.OPPORTUNISTIC, 0);
+        Negotiation s = server(OpsecMode.OPPORTUNISTIC, 0);
+        handshake(c, s, new Path() {
+            public List<TcpOption> synAck(List<TcpOption> o) { return opts(OpsecOption.experimental(9)); }
+        });
+        assertEquals(new NegotiationOutcome.Plain(PlainReason.PEER_INVALID_OPTION), c.outcome());
+        assertEquals(new NegotiationOutcome.Plain(PlainReason.OPTION_STRIPPED), s.outcome());
+    }
+
+    @Test
+    void synAckSelectingSeveralIds_isIgnored_bothPlain() {
+        Negotiation c = client(OpsecMode.OPPORTUNISTIC, 0, 1);
+        Negotiation s = server(OpsecMode.OPPORTUNISTIC, 0, 1);
+        handshake(c, s, new Path() {
+            public List<TcpOption> synAck(List<TcpOption> o) { return opts(OpsecOption.experimental(0, 1)); }
+        });
+        assertEquals(new NegotiationOutcome.Plain(PlainReason.PEER_INVALID_OPTION), c.outcome());
+        assertEquals(new NegotiationOutcome.Plain(PlainReason.OPTION_STRIPPED), s.outcome());
+    }
+
+    @Test
+    void proposalWithNoIds_isIgnored() {
+        Negotiation s = server(OpsecMode.OPPORTUNISTIC, 0);
+        s.onSyn(opts(OpsecOption.experimental()));
+        assertNull(s.synAckOption());
+        assertEquals(new NegotiationOutcome.Plain(PlainReason.PEER_INVALID_OPTION), s.outcome());
+    }
+
+    @Test
+    void duplicatedOptionInSyn_isIgnored_bothPlain() {
+        Negotiation c = client(OpsecMode.OPPORTUNISTIC, 0);
+        Negotiation s = server(OpsecMode.OPPORTUNISTIC, 0);
+        handshake(c, s, new Path() {
+            public List<TcpOption> syn(List<TcpOption> o) { return opts(o.get(0), o.get(0)); }
+        });
+        assertEquals(new NegotiationOutcome.Plain(PlainReason.PEER_DID_NOT_ANSWER), c.outcome());
+        assertEquals(new NegotiationOutcome.Plain(PlainReason.PEER_INVALID_OPTION), s.outcome());
+    }
+
+    @Test
+    void duplicatedEcho_failsLoudly() {
+        Negotiation c = client(OpsecMode.OPPORTUNISTIC, 0);
+        Negotiation s = server(OpsecMode.OPPORTUNISTIC, 0);
+        handshake(c, s, new Path() {
+            public List<TcpOption> ack(List<TcpOption> o) { return opts(o.get(0), o.get(0)); }
+        });
+        assertTrue(s.outcome() instanceof NegotiationOutcome.Failed);
+    }
+
+    @Test
+    void noCommonProtocol_bothPlain() {
+        Negotiation c = client(OpsecMode.OPPORTUNISTIC, 5);
+        Negotiation s = server(OpsecMode.OPPORTUNISTIC, 0);
+        handshake(c, s, CLEAN);
+        assertEquals(new NegotiationOutcome.Plain(PlainReason.PEER_DID_NOT_ANSWER), c.outcome());
+        assertEquals(new NegotiationOutcome.Plain(PlainReason.NO_COMMON_PROTOCOL), s.outcome());
+    }
+
+    @Test
+    void modeOff_sendsNothingAndSelectsNothing() {
+        Negotiation c = client(OpsecMode.OFF, 0);
+        assertNull(c.synOption());
+        assertEquals(new NegotiationOutcome.Plain(PlainReason.LOCAL_POLICY), c.outcome());
+        Negotiation s = server(OpsecMode.OFF, 0);
+        s.onSyn(opts(OpsecOption.experimental(0)));
+        assertNull(s.synAckOption());
+        assertEquals(new NegotiationOutcome.Plain(PlainReason.LOCAL_POLICY), s.outcome());
+    }
+
+    @Test
+    void required_turnsPlainIntoFailure() {
+        Negotiation c = client(OpsecMode.REQUIRED, 0);
+        c.synOption();
+        assertEquals(Verdict.ABORT, c.onSynAck(NONE));
+        Negotiation s = server(OpsecMode.REQUIRED, 0);
+        s.onSyn(NONE);
+        assertTrue(s.outcome() instanceof NegotiationOutcome.Failed);
+    }
+
+    @Test
+    void fallbackAfterSynTimeouts_dropsTheOption_andReportsWhy() {
+        Negotiation c = client(OpsecMode.OPPORTUNISTIC, 0);
+        OpsecOption first = c.synOption();
+        assertEquals(OpsecOption.experimental(0), first);
+        c.fallBackToPlainSyn();
+        assertNull(c.synOption());
+        assertEquals(new NegotiationOutcome.Plain(PlainReason.FALLBACK_AFTER_SYN_TIMEOUTS), c.outcome());
+    }
+
+    @Test
+    void simultaneousOpen_highestCommonId_bothSecured_lowerEndIsClient() {
+        Negotiation a = client(OpsecMode.OPPORTUNISTIC, 0, 3, 1);
+        Negotiation b = client(OpsecMode.OPPORTUNISTIC, 1, 0, 3, 4);
+        List<TcpOption> synA = opts(a.synOption());
+        List<TcpOption> synB = opts(b.synOption());
+        a.onSimultaneousSyn(synB, true);
+        b.onSimultaneousSyn(synA, false);
+        // Their SYN-ACKs repeat their proposals (a retransmitted SYN, draft §3.5); the ACKs carry the selection.
+        assertSame(a.synOption(), a.synAckOption());
+        assertEquals(OpsecOption.experimental(3), a.segmentOption());
+        assertEquals(OpsecOption.experimental(3), b.segmentOption());
+        a.onSegment(TcpFlags.SYN | ACK, opts(b.synAckOption()));
+        a.onSegment(ACK, opts(b.segmentOption()));
+        b.onSegment(ACK, opts(a.segmentOption()));
+        assertEquals(new NegotiationOutcome.Secured(3, true), a.outcome());
+        assertEquals(new NegotiationOutcome.Secured(3, false), b.outcome());
+    }
+
+    @Test
+    void simultaneousOpen_selectionStrippedOneWay_failsLoudlyNotSplit() {
+        Negotiation a = client(OpsecMode.OPPORTUNISTIC, 0);
+        Negotiation b = client(OpsecMode.OPPORTUNISTIC, 0);
+        List<TcpOption> synA = opts(a.synOption());
+        a.onSimultaneousSyn(opts(b.synOption()), true);
+        b.onSimultaneousSyn(synA, false);
+        a.onSegment(ACK, opts(b.segmentOption()));     // a secured
+        b.onSegment(ACK, NONE);                        // stripped toward b: b plain
+        assertEquals(new NegotiationOutcome.Secured(0, true), a.outcome());
+        assertEquals(new NegotiationOutcome.Plain(PlainReason.OPTION_STRIPPED), b.outcome());
+        // a keeps the selection on its data until acknowledged; b sees it and resets.
+        assertEquals(Verdict.ABORT, b.onSegment(ACK | TcpFlags.PSH, opts(a.segmentOption())));
+    }
+}
