@@ -1,0 +1,313 @@
+package io.opsec.stack;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.net.SocketException;
+import java.net.SocketTimeoutException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * A bounded byte queue between an application thread and the stack's event loop: the one place
+ * where the two meet for data. Application threads block in {@link #read} and {@link #write};
+ * the event loop never blocks ({@link #offer}, {@link #take}).
+ *
+ * <p>One of these carries each direction of a socket: inbound (loop offers what the connection
+ * delivered, the application reads) and outbound (the application writes, the loop takes what the
+ * connection can send). Ends of stream: {@link #finish()} marks a clean end after the queued
+ * bytes; {@link #fail(IOException)} makes every later call throw; {@link #close()} is the local
+ * socket's close and wakes every blocked thread.
+ *
+ * <p>Thread-safe. Memory is bounded by the capacity.
+ */
+final class ByteStream {
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition readable = lock.newCondition();
+    private final Condition writable = lock.newCondition();
+    private final ByteBuf buf;
+    private final int capacity;
+    private final Runnable onChange;
+    private boolean finished;
+    private boolean closed;
+    private IOException failure;
+
+    /**
+     * @param capacity most bytes queued at once
+     * @param onChange run (outside the lock) when the application side wrote or read, so the
+     *                 event loop can move data; must not block
+     */
+    ByteStream(int capacity, Runnable onChange) {
+        if (capacity <= 0) {
+            throw new IllegalArgumentException("capacity " + capacity);
+        }
+        this.capacity = capacity;
+        this.buf = Unpooled.buffer(Math.min(capacity, 16 * 1024), capacity);
+        this.onChange = onChange;
+    }
+
+    // ------------------------------------------------------------------ application side
+
+    /**
+     * Reads up to {@code len} bytes, blocking until at least one is there, the stream ends, fails
+     * or closes, or {@code timeoutMillis} pass (0 waits forever).
+     *
+     * @return the number of bytes read, or -1 at a clean end of stream
+     * @throws SocketTimeoutException after the timeout; the stream still works afterwards
+     */
+    int read(byte[] b, int off, int len, int timeoutMillis) throws IOException {
+        if (len == 0) {
+            return 0;
+        }
+        int n;
+        lock.lock();
+        try {
+            long deadline = timeoutMillis > 0 ? System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis) : 0;
+            while (true) {
+                if (closed) {
+                    throw new SocketException("Socket closed");
+                }
+                if (buf.isReadable()) {
+                    break; // queued data is delivered before a failure, as Linux does
+                }
+                throwIfClosedOrFailed();
+                if (finished) {
+                    return -1;
+                }
+                awaitOrTimeout(readable, deadline, "Read timed out");
+            }
+            n = Math.min(len, buf.readableBytes());
+            buf.readBytes(b, off, n);
+            writable.signalAll();
+        } finally {
+            lock.unlock();
+        }
+        onChange.run();
+        return n;
+    }
+
+    /**
+     * Writes all {@code len} bytes, blocking while the queue is full.
+     *
+     * @throws SocketException when the stream was closed, finished or failed
+     */
+    void write(byte[] b, int off, int len, int timeoutMillis) throws IOException {
+        int done = 0;
+        while (done < len) {
+            lock.lock();
+            int n;
+            try {
+                long deadline = timeoutMillis > 0 ? System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis) : 0;
+                while (true) {
+                    throwIfClosedOrFailed();
+                    if (finished) {
+                        throw new SocketException("Socket output is shutdown");
+                    }
+                    if (buf.readableBytes() < capacity) {
+                        break;
+                    }
+                    awaitOrTimeout(writable, deadline, "Write timed out");
+                }
+                compactIfNeeded();
+                n = Math.min(len - done, capacity - buf.readableBytes());
+                buf.writeBytes(b, off + done, n);
+                readable.signalAll();
+            } finally {
+                lock.unlock();
+            }
+            done += n;
+            onChange.run();
+        }
+    }
+
+    /** Bytes that can be read now without blocking. */
+    int available() {
+        lock.lock();
+        try {
+            return closed ? 0 : buf.readableBytes();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void awaitOrTimeout(Condition c, long deadline, String what) throws IOException {
+        try {
+            if (deadline == 0) {
+                c.await();
+            } else {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    throw new SocketTimeoutException(what);
+                }
+                c.awaitNanos(left);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted");
+        }
+    }
+
+    private void throwIfClosedOrFailed() throws IOException {
+        if (closed) {
+            throw new SocketException("Socket closed");
+        }
+        if (failure != null) {
+            IOException copy = failure instanceof SocketTimeoutException
+                    ? new SocketTimeoutException(failure.getMessage()) : new SocketException(failure.getMessage());
+            copy.initCause(failure);
+            throw copy;
+        }
+    }
+
+    private void compactIfNeeded() {
+        if (buf.writableBytes() == 0 || buf.readerIndex() > capacity / 2) {
+            buf.discardReadBytes();
+        }
+        if (buf.maxWritableBytes() < capacity - buf.readableBytes()) {
+            buf.discardReadBytes();
+        }
+    }
+
+    // ------------------------------------------------------------------ event-loop side
+
+    /**
+     * Queues as many of {@code data}'s readable bytes as fit; never blocks.
+     *
+     * @param data borrowed; its reader index advances past what was queued
+     * @return bytes queued
+     */
+    int offer(ByteBuf data) {
+        lock.lock();
+        try {
+            if (closed || failure != null) {
+                return 0;
+            }
+            compactIfNeeded();
+            int n = Math.min(data.readableBytes(), capacity - buf.readableBytes());
+            if (n > 0) {
+                buf.writeBytes(data, n);
+                readable.signalAll();
+            }
+            return n;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Takes up to {@code max} queued bytes; never blocks.
+     *
+     * @return a new buffer the caller owns, or {@code null} when nothing is queued
+     */
+    ByteBuf take(int max) {
+        lock.lock();
+        try {
+            int n = closed ? 0 : Math.min(max, buf.readableBytes());
+            if (n <= 0) {
+                return null;
+            }
+            ByteBuf out = Unpooled.buffer(n);
+            buf.readBytes(out, n);
+            writable.signalAll();
+            return out;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Free room, in bytes. */
+    int space() {
+        lock.lock();
+        try {
+            return closed ? 0 : capacity - buf.readableBytes();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Bytes queued. */
+    int queued() {
+        return available();
+    }
+
+    /** A clean end of stream after the queued bytes (FIN, or the application's shutdownOutput). */
+    void finish() {
+        lock.lock();
+        try {
+            finished = true;
+            readable.signalAll();
+            writable.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    boolean isFinished() {
+        lock.lock();
+        try {
+            return finished;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Finished and drained: nothing more will ever come out of it. */
+    boolean isDrainedAndFinished() {
+        lock.lock();
+        try {
+            return finished && (closed || !buf.isReadable());
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Every later call throws {@code error}'s message (a reset, a timeout, a TLS alert). */
+    void fail(IOException error) {
+        lock.lock();
+        try {
+            if (failure == null) {
+                failure = error;
+            }
+            readable.signalAll();
+            writable.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    IOException failure() {
+        lock.lock();
+        try {
+            return failure;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Closes the stream: wakes blocked threads (they get "Socket closed") and frees the memory. */
+    void close() {
+        lock.lock();
+        try {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            buf.release();
+            readable.signalAll();
+            writable.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    boolean isClosed() {
+        lock.lock();
+        try {
+            return closed;
+        } finally {
+            lock.unlock();
+        }
+    }
+}
