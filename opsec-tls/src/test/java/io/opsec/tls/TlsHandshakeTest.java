@@ -20,19 +20,26 @@ import java.util.Random;
 
 import org.bouncycastle.tls.CipherSuite;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import io.netty.buffer.PooledByteBufAllocator;
 import io.opsec.stack.opsec.SecurityProtocol;
+import io.opsec.stack.testing.LeakCheckExtension;
 import io.opsec.stack.opsec.SecuritySession;
 import io.opsec.stack.opsec.SessionInfo;
 import io.opsec.stack.opsec.SessionInfo.PeerAuthentication;
 
-/** Handshakes, data transfer and session status between two in-memory sessions. */
-@ExtendWith(LeakCheck.class)
+/**
+ * Handshakes, data transfer and session status between two in-memory sessions. Buffer leaks fail
+ * the test through the stack's auto-registered leak check (opsec-stack test-jar).
+ */
 class TlsHandshakeTest {
+
+    @Test
+    void leakCheck_isActiveForTheseTests() {
+        assertTrue(LeakCheckExtension.isActiveFor(TlsHandshakeTest.class));
+    }
 
     @Test
     void serviceLoader_findsTlsAsProtocolZero() {
