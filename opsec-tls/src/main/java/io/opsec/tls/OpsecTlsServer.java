@@ -139,10 +139,10 @@ final class OpsecTlsServer extends DefaultTlsServer {
         if (keyType == SignatureAlgorithm.ecdsa) {
             return signature == SignatureAlgorithm.ecdsa;
         }
-        return signature == SignatureAlgorithm.rsa
-                || signature == SignatureAlgorithm.rsa_pss_rsae_sha256
-                || signature == SignatureAlgorithm.rsa_pss_rsae_sha384
-                || signature == SignatureAlgorithm.rsa_pss_rsae_sha512;
+        // RSASSA-PKCS1-v1_5 only: the JDK's providers have no "SHA256withRSASSA-PSS" signature
+        // under the name JcaTlsCrypto asks for, so a PSS choice would fail with internal_error.
+        // PKCS#1 v1.5 is what RFC 5246 §7.4.1.4.1 defines for TLS 1.2 and every client offers.
+        return signature == SignatureAlgorithm.rsa;
     }
 
     private Certificate certificate() throws IOException {

@@ -18,7 +18,11 @@ public final class SecurityFailure extends Exception {
 
     /** How the session failed. */
     public enum Kind {
-        /** This end detected a problem and raised (and queued for sending) a fatal alert. */
+        /**
+         * This end detected a problem and raised a fatal alert, queued in the session's network
+         * output when the protocol can write one (TLS cannot before it has seen a ClientHello,
+         * since the record version is not yet known; then nothing is queued).
+         */
         ALERT_SENT,
         /** The peer sent a fatal alert. */
         ALERT_RECEIVED,
