@@ -5,8 +5,9 @@ import io.netty.buffer.ByteBuf;
 /**
  * The value of an IPv4 header (RFC 791). Options are not kept: the stack neither sends nor
  * interprets them, and {@link #parse} skips them (their length is in {@code headerLength}).
+ * The version is not kept either: it is always 4.
  *
- * @param headerLength     header length in bytes (20 when emitted)
+ * @param headerLength     header length in bytes, a multiple of 4 from 20 to 60
  * @param tos              DSCP and ECN bits
  * @param totalLength      header plus payload, in bytes
  * @param identification   the identification field
@@ -19,6 +20,26 @@ import io.netty.buffer.ByteBuf;
  */
 public record Ipv4Header(int headerLength, int tos, int totalLength, int identification, int flagsAndFragment,
                          int ttl, int protocol, int checksum, int source, int destination) {
+
+    public Ipv4Header {
+        if (headerLength < Ipv4Packet.MIN_HEADER_LENGTH || headerLength > Ipv4Packet.MAX_HEADER_LENGTH
+                || headerLength % 4 != 0) {
+            throw new IllegalArgumentException("IPv4 header length " + headerLength + " is not a multiple of 4 in 20..60");
+        }
+        check("TOS", tos, 0xFF);
+        check("total length", totalLength, 0xFFFF);
+        check("identification", identification, 0xFFFF);
+        check("flags and fragment offset", flagsAndFragment, 0xFFFF);
+        check("TTL", ttl, 0xFF);
+        check("protocol", protocol, 0xFF);
+        check("checksum", checksum, 0xFFFF);
+    }
+
+    private static void check(String what, int v, int max) {
+        if (v < 0 || v > max) {
+            throw new IllegalArgumentException("IPv4 " + what + " " + v + " out of 0.." + max);
+        }
+    }
 
     /** A default time to live for emitted packets (RFC 1700's recommendation, as Linux uses). */
     public static final int DEFAULT_TTL = 64;
@@ -35,8 +56,22 @@ public record Ipv4Header(int headerLength, int tos, int totalLength, int identif
                 p.ttl(), p.protocol(), p.checksum(), p.source(), p.destination());
     }
 
+    /** A fragment of a larger datagram: More Fragments set or a non-zero offset (RFC 791). */
     public boolean isFragment() {
-        return (flagsAndFragment & Ipv4Packet.FLAG_MF) != 0 || (flagsAndFragment & 0x1FFF) != 0;
+        return moreFragments() || fragmentOffset() != 0;
+    }
+
+    public boolean dontFragment() {
+        return (flagsAndFragment & Ipv4Packet.FLAG_DF) != 0;
+    }
+
+    public boolean moreFragments() {
+        return (flagsAndFragment & Ipv4Packet.FLAG_MF) != 0;
+    }
+
+    /** Fragment offset in bytes (the field counts 8-byte units). */
+    public int fragmentOffset() {
+        return (flagsAndFragment & Ipv4Packet.FRAGMENT_OFFSET_MASK) * 8;
     }
 
     public int payloadLength() {
@@ -44,18 +79,20 @@ public record Ipv4Header(int headerLength, int tos, int totalLength, int identif
     }
 
     /**
-     * Writes a 20-byte header (options are never emitted) with its checksum computed, at the
-     * buffer's writer index.
+     * Writes the header with its checksum computed, at the buffer's writer index. Options are not
+     * kept, so a header longer than 20 bytes is written with an option area of zero bytes (End of
+     * Option List, RFC 791), which keeps {@code headerLength} and {@code totalLength} consistent.
      *
-     * @param out borrowed; 20 bytes are appended
+     * @param out borrowed; {@code headerLength} bytes are appended
      * @throws IllegalArgumentException when the total length cannot hold the header
      */
     public void emit(ByteBuf out) {
-        if (totalLength < Ipv4Packet.MIN_HEADER_LENGTH || totalLength > 0xFFFF) {
-            throw new IllegalArgumentException("IPv4 total length " + totalLength + " out of range");
+        if (totalLength < headerLength) {
+            throw new IllegalArgumentException("IPv4 total length " + totalLength + " below the header length "
+                    + headerLength);
         }
         int start = out.writerIndex();
-        out.writeByte(0x45);
+        out.writeByte(0x40 | headerLength / 4);
         out.writeByte(tos);
         out.writeShort(totalLength);
         out.writeShort(identification);
@@ -65,7 +102,8 @@ public record Ipv4Header(int headerLength, int tos, int totalLength, int identif
         out.writeShort(0);
         out.writeInt(source);
         out.writeInt(destination);
-        out.setShort(start + Ipv4Packet.CHECKSUM, Checksum.compute(out, start, Ipv4Packet.MIN_HEADER_LENGTH));
+        out.writeZero(headerLength - Ipv4Packet.MIN_HEADER_LENGTH);
+        out.setShort(start + Ipv4Packet.CHECKSUM, Checksum.compute(out, start, headerLength));
     }
 
     @Override

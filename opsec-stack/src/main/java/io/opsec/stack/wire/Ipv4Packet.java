@@ -16,10 +16,14 @@ public final class Ipv4Packet {
             TTL = 8, PROTOCOL = 9, CHECKSUM = 10, SRC = 12, DST = 16;
     /** Length of a header without options. */
     public static final int MIN_HEADER_LENGTH = 20;
+    /** Length of the longest header (IHL 15). */
+    public static final int MAX_HEADER_LENGTH = 60;
     /** IP protocol number of TCP. */
     public static final int PROTO_TCP = 6;
     /** The Don't Fragment and More Fragments bits of the flags/offset field. */
     public static final int FLAG_DF = 0x4000, FLAG_MF = 0x2000;
+    /** The fragment offset bits of the flags/offset field (in 8-byte units). */
+    public static final int FRAGMENT_OFFSET_MASK = 0x1FFF;
 
     private final ByteBuf buf;
     private final int base;
@@ -68,7 +72,7 @@ public final class Ipv4Packet {
     public boolean dontFragment() { return (flagsAndFragment() & FLAG_DF) != 0; }
     public boolean moreFragments() { return (flagsAndFragment() & FLAG_MF) != 0; }
     /** Fragment offset in bytes. */
-    public int fragmentOffset() { return (flagsAndFragment() & 0x1FFF) * 8; }
+    public int fragmentOffset() { return (flagsAndFragment() & FRAGMENT_OFFSET_MASK) * 8; }
     /** A fragment of a larger datagram: MF set or a non-zero offset. */
     public boolean isFragment() { return moreFragments() || fragmentOffset() != 0; }
     public int ttl() { return buf.getUnsignedByte(base + TTL); }

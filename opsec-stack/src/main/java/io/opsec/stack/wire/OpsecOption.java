@@ -42,6 +42,10 @@ public record OpsecOption(Framing framing, int kind, byte[] protocols) implement
         if (kind < 2 || kind > 255) {
             throw new IllegalArgumentException("OPSEC kind " + kind + " out of 2..255");
         }
+        if (framing == Framing.LITERAL && TcpOptions.hasFixedMeaning(kind)) {
+            // A receiver would read these kinds as something else (253/254 are shared by ExID, RFC 6994).
+            throw new IllegalArgumentException("kind " + kind + " cannot carry the literal OPSEC framing");
+        }
         int max = 40 - (framing == Framing.EXPERIMENTAL ? 4 : 2);
         if (protocols.length > max) {
             throw new IllegalArgumentException(protocols.length + " protocol ids do not fit in 40 bytes");

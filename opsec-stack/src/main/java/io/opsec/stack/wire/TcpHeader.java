@@ -2,7 +2,6 @@ package io.opsec.stack.wire;
 
 import io.netty.buffer.ByteBuf;
 import java.util.List;
-import java.util.Objects;
 
 /**
  * The value of a TCP header (RFC 9293 §3.1) with its parsed options.
@@ -20,6 +19,9 @@ import java.util.Objects;
  */
 public record TcpHeader(int sourcePort, int destinationPort, int seq, int ack, int reserved, int flags,
                         int window, int checksum, int urgentPointer, List<TcpOption> options) {
+
+    /** The longest segment an IPv4 packet can carry: 65535 less a 20-byte IPv4 header. */
+    public static final int MAX_SEGMENT_LENGTH = 0xFFFF - Ipv4Packet.MIN_HEADER_LENGTH;
 
     public TcpHeader {
         options = List.copyOf(options);
@@ -80,14 +82,19 @@ public record TcpHeader(int sourcePort, int destinationPort, int seq, int ack, i
      *
      * @param out     borrowed; header and payload are appended at its writer index
      * @param payload borrowed; its readable bytes are copied and its indexes are not changed (may be null)
-     * @throws IllegalArgumentException when the options need more than 40 bytes
+     * @throws IllegalArgumentException when the options need more than 40 bytes or are otherwise
+     *         not emittable (see {@link TcpOptions#emit}), or the segment would not fit an IPv4
+     *         packet; nothing is left written then
      */
     public void emit(ByteBuf out, ByteBuf payload, int srcAddr, int dstAddr) {
-        int start = out.writerIndex();
         int optLen = TcpOptions.paddedLength(options);
-        if (optLen > TcpOptions.MAX_LENGTH) {
-            TcpOptions.emit(options, out); // throws with the full message
+        int payloadLength = payload == null ? 0 : payload.readableBytes();
+        TcpOptions.checkEmittable(options);
+        int length = TcpPacket.MIN_HEADER_LENGTH + optLen + payloadLength;
+        if (length > MAX_SEGMENT_LENGTH) {
+            throw new IllegalArgumentException("TCP segment of " + length + " bytes does not fit an IPv4 packet");
         }
+        int start = out.writerIndex();
         out.writeShort(sourcePort);
         out.writeShort(destinationPort);
         out.writeInt(seq);
@@ -98,15 +105,12 @@ public record TcpHeader(int sourcePort, int destinationPort, int seq, int ack, i
         out.writeShort(0);
         out.writeShort(urgentPointer);
         TcpOptions.emit(options, out);
-        int payloadLength = 0;
         if (payload != null) {
-            payloadLength = payload.readableBytes();
             out.writeBytes(payload, payload.readerIndex(), payloadLength);
         }
-        int length = out.writerIndex() - start;
+        // RFC 9293 §3.1 (MUST-2, MUST-3): the checksum covers the pseudo-header, header and payload.
         long sum = Checksum.pseudoHeader(srcAddr, dstAddr, Ipv4Packet.PROTO_TCP, length);
         out.setShort(start + TcpPacket.CHECKSUM, Checksum.finish(Checksum.add(sum, out, start, length)));
-        Objects.checkIndex(payloadLength, 0x10000);
     }
 
     @Override

@@ -109,7 +109,10 @@ public sealed interface TcpOption permits TcpOption.Eol, TcpOption.Nop, TcpOptio
 
     /**
      * An option this stack does not interpret, kept so it can be logged and re-emitted unchanged.
-     * Includes kind 253/254 options whose experiment id is not OPSEC's.
+     * Includes kind 253/254 options whose experiment id is not OPSEC's, and the literal OPSEC
+     * kind when the codec does not recognise it. Kinds with a record of their own (MSS, window
+     * scale, SACK-permitted, SACK, timestamps) and kind 253/254 data carrying OPSEC's ExID are
+     * refused, so that every value emits bytes that parse back to it.
      *
      * @param kind the kind byte
      * @param data the bytes after the length byte
@@ -117,7 +120,15 @@ public sealed interface TcpOption permits TcpOption.Eol, TcpOption.Nop, TcpOptio
     record Unknown(int kind, byte[] data) implements TcpOption {
         public Unknown {
             if (kind < 2 || kind > 255) throw new IllegalArgumentException("kind " + kind + " is not a length-carrying option");
+            if (kind == KIND_MSS || kind == KIND_WSCALE || kind == KIND_SACK_PERMITTED || kind == KIND_SACK
+                    || kind == KIND_TIMESTAMPS) {
+                throw new IllegalArgumentException("kind " + kind + " has its own option record");
+            }
             data = data.clone();
+            if ((kind == KIND_EXPERIMENT_1 || kind == KIND_EXPERIMENT_2) && data.length >= 2
+                    && (((data[0] & 0xFF) << 8) | (data[1] & 0xFF)) == OpsecOption.EXID) {
+                throw new IllegalArgumentException("kind " + kind + " with ExID 0x05EC is the OPSEC option");
+            }
             if (data.length > 38) throw new IllegalArgumentException("option data of " + data.length + " bytes cannot fit");
         }
         public int length() { return 2 + data.length; }

@@ -2,6 +2,7 @@ package io.opsec.stack.wire;
 
 import io.netty.buffer.ByteBuf;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 
@@ -30,9 +31,7 @@ public final class TcpOptions {
         public static final Codec DEFAULT = new Codec(-1);
 
         public Codec {
-            if (literalKind != -1 && (literalKind < 2 || literalKind > 255 || literalKind == TcpOption.KIND_MSS
-                    || literalKind == TcpOption.KIND_WSCALE || literalKind == TcpOption.KIND_SACK_PERMITTED
-                    || literalKind == TcpOption.KIND_SACK || literalKind == TcpOption.KIND_TIMESTAMPS)) {
+            if (literalKind != -1 && (literalKind < 0 || literalKind > 255 || hasFixedMeaning(literalKind))) {
                 throw new IllegalArgumentException("kind " + literalKind + " cannot carry the literal OPSEC framing");
             }
         }
@@ -44,11 +43,29 @@ public final class TcpOptions {
     }
 
     /**
-     * Parses {@code len} option bytes at absolute index {@code offset}.
+     * Whether the parser gives {@code kind} a meaning of its own, whatever the codec: EOL, NOP,
+     * MSS, window scale, SACK-permitted, SACK, timestamps and the two RFC 6994 experiment kinds
+     * 253 and 254 (shared by ExID, so never a literal OPSEC kind).
+     */
+    static boolean hasFixedMeaning(int kind) {
+        return switch (kind) {
+            case TcpOption.KIND_EOL, TcpOption.KIND_NOP, TcpOption.KIND_MSS, TcpOption.KIND_WSCALE,
+                    TcpOption.KIND_SACK_PERMITTED, TcpOption.KIND_SACK, TcpOption.KIND_TIMESTAMPS,
+                    TcpOption.KIND_EXPERIMENT_1, TcpOption.KIND_EXPERIMENT_2 -> true;
+            default -> false;
+        };
+    }
+
+    /**
+     * Parses {@code len} option bytes at absolute index {@code offset}. Never throws on the
+     * content of the bytes: every malformed option is a typed {@link ParseResult.Err}.
      *
      * @param buf borrowed; indexes are not changed
+     * @throws IndexOutOfBoundsException when {@code offset} and {@code len} do not lie within the
+     *         buffer's capacity (a caller's bug, not bad input)
      */
     public static ParseResult<List<TcpOption>> parse(ByteBuf buf, int offset, int len, Codec codec) {
+        java.util.Objects.checkFromIndexSize(offset, len, buf.capacity());
         if (len == 0) {
             return ParseResult.ok(List.of());
         }
@@ -122,7 +139,7 @@ public final class TcpOptions {
                 && buf.getUnsignedShort(i + 2) == OpsecOption.EXID) {
             // RFC 6994: kinds 253/254 are shared; the 16-bit ExID says whose experiment it is.
             return ParseResult.ok(new OpsecOption(OpsecOption.Framing.EXPERIMENTAL, kind,
-                    java.util.Arrays.copyOfRange(data, 2, data.length)));
+                    Arrays.copyOfRange(data, 2, data.length)));
         }
         if (kind == codec.literalKind()) {
             return ParseResult.ok(new OpsecOption(OpsecOption.Framing.LITERAL, kind, data));
@@ -145,25 +162,67 @@ public final class TcpOptions {
     }
 
     /**
+     * The list that {@link #parse} returns for the bytes {@link #emit} writes for {@code options}:
+     * the options up to and including the first End of Option List (nothing may follow it), and
+     * an End of Option List appended when there is none and the options do not end on a 32-bit
+     * boundary (the zero padding reads back as one). A canonical list emits and parses back to
+     * itself; {@code parse(emit(h)) == h} holds for canonical headers.
+     */
+    public static List<TcpOption> canonical(List<? extends TcpOption> options) {
+        List<TcpOption> out = new ArrayList<>(options.size() + 1);
+        for (TcpOption o : options) {
+            out.add(o);
+            if (o instanceof TcpOption.Eol) {
+                return List.copyOf(out);
+            }
+        }
+        if (length(out) % 4 != 0) {
+            out.add(new TcpOption.Eol());
+        }
+        return List.copyOf(out);
+    }
+
+    /**
      * Appends the options, then zero bytes (End of Option List, RFC 9293 §3.1) up to a 32-bit
      * boundary.
      *
      * @param out borrowed
      * @return the number of bytes written, a multiple of four
-     * @throws IllegalArgumentException when the options need more than 40 bytes
+     * @throws IllegalArgumentException when the options need more than 40 bytes, or an option
+     *         follows End of Option List (a receiver would read it as padding); nothing is written then
      */
     public static int emit(List<? extends TcpOption> options, ByteBuf out) {
-        int len = length(options);
-        if (len > MAX_LENGTH) {
-            throw new IllegalArgumentException("TCP options need " + len + " bytes; the header holds at most "
-                    + MAX_LENGTH + ": " + options);
-        }
+        int len = checkEmittable(options);
         int padded = (len + 3) & ~3;
         for (TcpOption o : options) {
             o.emit(out);
         }
         out.writeZero(padded - len);
         return padded;
+    }
+
+    /** Throws as {@link #emit} would; returns the unpadded length. */
+    static int checkEmittable(List<? extends TcpOption> options) {
+        int len = length(options);
+        if (len > MAX_LENGTH) {
+            throw new IllegalArgumentException("TCP options need " + len + " bytes; the header holds at most "
+                    + MAX_LENGTH + ": " + options);
+        }
+        int eol = indexOfEol(options);
+        if (eol >= 0 && eol != options.size() - 1) {
+            // RFC 9293 §3.1: End of Option List marks the end of all options; what follows is padding.
+            throw new IllegalArgumentException("options follow End of Option List: " + options);
+        }
+        return len;
+    }
+
+    private static int indexOfEol(List<? extends TcpOption> options) {
+        for (int i = 0; i < options.size(); i++) {
+            if (options.get(i) instanceof TcpOption.Eol) {
+                return i;
+            }
+        }
+        return -1;
     }
 
     /** The first option of a type in the list, or {@code null}. */

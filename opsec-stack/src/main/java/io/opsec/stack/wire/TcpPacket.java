@@ -29,9 +29,14 @@ public final class TcpPacket {
      * Checks the {@code length} bytes at absolute index {@code base} as a TCP segment sent from
      * {@code srcAddr} to {@code dstAddr}. The checksum covers the pseudo-header (RFC 9293 §3.1,
      * MUST-2/MUST-3) and is verified when {@code verifyChecksum}.
+     *
+     * @param buf borrowed; indexes are not changed
+     * @throws IndexOutOfBoundsException when {@code base} and {@code length} do not lie within the
+     *         buffer's capacity (a caller's bug, not bad input)
      */
     public static ParseResult<TcpPacket> check(ByteBuf buf, int base, int length, int srcAddr, int dstAddr,
                                               boolean verifyChecksum) {
+        java.util.Objects.checkFromIndexSize(base, length, buf.capacity());
         if (length < MIN_HEADER_LENGTH) {
             return ParseResult.err(ParseError.TCP_TRUNCATED, length + " bytes");
         }
