@@ -31,9 +31,22 @@ public final class LeakCheckHook implements AroundPropertyHook {
         return true;
     }
 
+    private static final ThreadLocal<Boolean> AROUND = ThreadLocal.withInitial(() -> false);
+
+    /** Whether the calling thread is running a property under this hook (proves registration). */
+    public static boolean isAroundCurrentProperty() {
+        return AROUND.get();
+    }
+
     @Override
     public PropertyExecutionResult aroundProperty(PropertyLifecycleContext context, PropertyExecutor property) {
-        PropertyExecutionResult result = property.execute();
+        PropertyExecutionResult result;
+        AROUND.set(true);
+        try {
+            result = property.execute();
+        } finally {
+            AROUND.set(false);
+        }
         List<NettyLeakCheck.Leak> leaks = NettyLeakCheck.collect();
         if (leaks.isEmpty() || result.status() != PropertyExecutionResult.Status.SUCCESSFUL) {
             return result;

@@ -116,8 +116,13 @@ class LeakCheckTest {
 
     /** jqwik properties get the same check through {@link LeakCheckHook}. */
     @Example
-    void jqwikHook_isRegistered() {
-        assertTrue(NettyLeakCheck.isInstalled());
+    void jqwikHook_wrapsEveryProperty() {
+        assertTrue(LeakCheckHook.isAroundCurrentProperty(), "LeakCheckHook is not registered for jqwik");
+    }
+
+    @Test
+    void jqwikHook_isNotAroundJupiterTests() {
+        assertFalse(LeakCheckHook.isAroundCurrentProperty());
     }
 
     private static void leakUnpooled() {
