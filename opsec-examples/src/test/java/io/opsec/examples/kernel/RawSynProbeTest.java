@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.opsec.examples.kernel.KernelPeers.Plan;
+import io.opsec.stack.link.UdpTunnelLink;
 import io.opsec.stack.wire.Ipv4Address;
 import io.opsec.stack.wire.OpsecOption;
 import io.opsec.stack.wire.ParseError;
@@ -26,7 +27,9 @@ import java.net.SocketTimeoutException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -101,6 +104,64 @@ class RawSynProbeTest {
             if (Tshark.available()) {
                 capture.close();
                 checkCapture(pcap, tun);
+            }
+        }
+    }
+
+    /**
+     * The stack's own {@link UdpTunnelLink} (no TCP engine yet) carries a hand-built SYN into the
+     * namespace and hands back Linux's SYN-ACK: the link and the lab agree on the framing (one raw
+     * IPv4 packet per datagram, no packet-information header) and on addresses.
+     */
+    @Test
+    @Timeout(60)
+    void udpTunnelLink_carriesSynToLinux_andSynAckBack() throws Exception {
+        try (KernelLab lab = KernelLab.open("raw-link")) {
+            KernelLab.Namespace ns = lab.namespace("k");
+            KernelLab.Tunnel tun = lab.tunnel(ns, 4, Impairment.CLEAN, 1, 1500);
+            KernelPeers.serve(lab, ns, tun.kernelAddress(), PORT, Plan.receive().timeout(Duration.ofSeconds(30)));
+            int us = Ipv4Address.parse(tun.stackAddress());
+            int them = Ipv4Address.parse(tun.kernelAddress());
+            int sport = 40000 + ThreadLocalRandom.current().nextInt(20000);
+            Semaphore arrived = new Semaphore(0);
+            try (UdpTunnelLink link = UdpTunnelLink.builder().local(tun.stackBind()).peer(tun.stackPeer()).build()) {
+                link.onArrival(arrived::release);
+                ByteBuf syn = Unpooled.buffer();
+                TcpSegment.emit(syn, us, them, 1, TcpHeader.of(sport, PORT, 77, 0, TcpFlags.SYN, 65535,
+                        List.of(new TcpOption.Mss(1400), OpsecOption.experimental(0))), null);
+                link.transmit(syn, System.nanoTime()); // ownership passes to the link
+
+                long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+                TcpHeader answer = null;
+                while (answer == null) {
+                    long left = deadline - System.nanoTime();
+                    if (left <= 0) {
+                        fail("no SYN-ACK through UdpTunnelLink within 10 s; counters " + link.counters());
+                    }
+                    arrived.tryAcquire(left, TimeUnit.NANOSECONDS);
+                    ByteBuf p;
+                    while ((p = link.receive(System.nanoTime())) != null) {
+                        try {
+                            ParseResult<TcpSegment> r = TcpSegment.parse(p, TcpOptions.Codec.DEFAULT);
+                            if (r.isOk() && r.value().tcp().destinationPort() == sport) {
+                                answer = r.value().tcp();
+                            }
+                        } finally {
+                            p.release();
+                        }
+                    }
+                }
+                assertEquals(TcpFlags.SYN | TcpFlags.ACK, answer.flags(), answer.toString());
+                assertEquals(78, answer.ack());
+                // Linux announces its own MSS (MTU 1500 less 40); ours only limits what it sends us.
+                assertEquals(1460, answer.option(TcpOption.Mss.class).mss(), answer.toString());
+                assertNull(answer.option(OpsecOption.class), answer.toString());
+
+                ByteBuf rst = Unpooled.buffer();
+                TcpSegment.emit(rst, us, them, 2, TcpHeader.of(sport, PORT, 78, 0, TcpFlags.RST, 0, List.of()), null);
+                link.transmit(rst, System.nanoTime());
+                awaitNoHalfOpen(ns, Duration.ofSeconds(5));
+                assertEquals(0, link.counters().sendErrors(), link.counters().toString());
             }
         }
     }
