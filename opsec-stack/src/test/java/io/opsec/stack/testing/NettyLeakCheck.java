@@ -216,11 +216,19 @@ public final class NettyLeakCheck {
 
     private static final class RecordingFactory extends ResourceLeakDetectorFactory {
         @Override
-        public <T> ResourceLeakDetector<T> newResourceLeakDetector(
-                Class<T> resource, int samplingInterval, long maxActive) {
+        public <T> ResourceLeakDetector<T> newResourceLeakDetector(Class<T> resource, int samplingInterval) {
             RecordingDetector<T> d = new RecordingDetector<>(resource, samplingInterval);
             DETECTORS.add(d);
             return d;
+        }
+
+        /** Netty still declares this abstract; {@code maxActive} has been ignored since 4.1. */
+        @Override
+        @SuppressWarnings("deprecation")
+        @Deprecated
+        public <T> ResourceLeakDetector<T> newResourceLeakDetector(
+                Class<T> resource, int samplingInterval, long maxActive) {
+            return newResourceLeakDetector(resource, samplingInterval);
         }
     }
 
