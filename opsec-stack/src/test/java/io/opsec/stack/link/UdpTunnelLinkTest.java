@@ -10,11 +10,21 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import io.opsec.stack.wire.ParseResult;
+import io.opsec.stack.wire.TcpFlags;
+import io.opsec.stack.wire.TcpHeader;
+import io.opsec.stack.wire.TcpOption;
+import io.opsec.stack.wire.TcpOptions;
+import io.opsec.stack.wire.TcpSegment;
 import java.io.IOException;
 import java.net.DatagramPacket;
 import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
@@ -25,7 +35,7 @@ import org.junit.jupiter.api.Test;
 class UdpTunnelLinkTest {
 
     private static final InetAddress LOOPBACK = InetAddress.getLoopbackAddress();
-    private final java.util.List<AutoCloseable> toClose = new java.util.ArrayList<>();
+    private final List<AutoCloseable> toClose = new ArrayList<>();
 
     @AfterEach
     void closeAll() throws Exception {
@@ -244,6 +254,59 @@ class UdpTunnelLinkTest {
         assertEquals(1500, back.readableBytes());
         assertEquals(4242, back.getInt(back.readerIndex()));
         back.release();
+    }
+
+    /**
+     * The real thing: socat bridges the tunnel to a kernel TUN device, and the Linux kernel
+     * answers a SYN to a closed port with a RST. Needs root, /dev/net/tun and socat; the subnet
+     * (in 198.18.0.0/15, benchmarking space) is derived from the pid so parallel JVMs do not clash.
+     */
+    @Test
+    void tun_kernelAnswersASynThroughSocat() throws Exception {
+        assumeTrue(hasSocat(), "socat is not installed");
+        assumeTrue(Files.isReadable(Path.of("/dev/net/tun"))
+                && "root".equals(System.getProperty("user.name")), "needs root and /dev/net/tun");
+        int subnet = 128 + (int) (ProcessHandle.current().pid() % 100);
+        String kernelIp = "198.19." + subnet + ".1";
+        int kernel = 0xC6130001 | subnet << 8;
+        int stack = kernel + 1;
+        int linkPort = freePort();
+        int socatPort = freePort();
+        UdpTunnelLink link = closing(UdpTunnelLink.open(loopback(linkPort), loopback(socatPort)));
+        String host = LOOPBACK.getHostAddress();
+        Process socat = new ProcessBuilder("socat",
+                "TUN:" + kernelIp + "/24,iff-no-pi,tun-type=tun,iff-up",
+                "UDP-DATAGRAM:" + host + ":" + linkPort + ",bind=" + host + ":" + socatPort)
+                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        toClose.add(() -> {
+            socat.destroy();
+            socat.waitFor(5, TimeUnit.SECONDS);
+        });
+        Semaphore arrivals = new Semaphore(0);
+        link.onArrival(arrivals::release);
+        TcpSegment rst = null;
+        for (int attempt = 0; attempt < 50 && rst == null; attempt++) {
+            ByteBuf syn = ByteBufAllocator.DEFAULT.buffer();
+            TcpSegment.emit(syn, stack, kernel, attempt,
+                    TcpHeader.of(40000 + attempt, 9, 1000, 0, TcpFlags.SYN,
+                            65535, List.of(new TcpOption.Mss(1460))), null);
+            link.transmit(syn, System.nanoTime());
+            arrivals.tryAcquire(200, TimeUnit.MILLISECONDS);
+            for (ByteBuf p; (p = link.receive(System.nanoTime())) != null; ) {
+                try {
+                    ParseResult<TcpSegment> parsed = TcpSegment.parse(p, TcpOptions.Codec.DEFAULT);
+                    if (parsed.isOk() && parsed.value().ip().source() == kernel) { // not the kernel's IPv6 chatter
+                        rst = parsed.value();
+                        assertEquals(40000 + attempt, rst.tcp().destinationPort());
+                    }
+                } finally {
+                    p.release();
+                }
+            }
+        }
+        assertNotNull(rst, "no answer from the kernel through the TUN device");
+        assertTrue(rst.tcp().has(TcpFlags.RST), rst.toString());
+        assertEquals(1001, rst.tcp().ack(), "RFC 9293: the RST acknowledges the SYN");
     }
 
     static boolean hasSocat() {
