@@ -60,7 +60,12 @@ public record TcpHeader(int sourcePort, int destinationPort, int seq, int ack, i
         return (flags & flag) != 0;
     }
 
-    /** Header length in bytes, options padded to a 32-bit boundary. */
+    /**
+     * The length this header has when emitted: 20 bytes plus the options padded to a 32-bit
+     * boundary. A parsed header keeps no data offset of its own, so when the sender padded past
+     * End of Option List this is less than the received data offset (the view,
+     * {@link TcpPacket#headerLength()}, and {@link TcpSegment#payloadIndex()} have that).
+     */
     public int headerLength() {
         return TcpPacket.MIN_HEADER_LENGTH + TcpOptions.paddedLength(options);
     }

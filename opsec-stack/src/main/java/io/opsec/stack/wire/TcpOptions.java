@@ -63,9 +63,15 @@ public final class TcpOptions {
      * @param buf borrowed; indexes are not changed
      * @throws IndexOutOfBoundsException when {@code offset} and {@code len} do not lie within the
      *         buffer's capacity (a caller's bug, not bad input)
+     * @throws IllegalArgumentException when {@code len} exceeds {@link #MAX_LENGTH}: no TCP header
+     *         has a larger option area, so this too is a caller's bug
      */
     public static ParseResult<List<TcpOption>> parse(ByteBuf buf, int offset, int len, Codec codec) {
         java.util.Objects.checkFromIndexSize(offset, len, buf.capacity());
+        if (len > MAX_LENGTH) {
+            throw new IllegalArgumentException("an option area of " + len + " bytes; a TCP header holds at most "
+                    + MAX_LENGTH);
+        }
         if (len == 0) {
             return ParseResult.ok(List.of());
         }

@@ -135,5 +135,8 @@ class TcpOptionsTest {
             assertThrows(IndexOutOfBoundsException.class, () -> TcpOptions.parse(buf, 2, 4, TcpOptions.Codec.DEFAULT));
             return null;
         });
+        // More than a header can hold: a caller's bug (an unknown option of length 41 would not even be representable).
+        withBytes("6329" + "00".repeat(39), buf -> assertThrows(IllegalArgumentException.class,
+                () -> TcpOptions.parse(buf, 0, 41, TcpOptions.Codec.DEFAULT)));
     }
 }
