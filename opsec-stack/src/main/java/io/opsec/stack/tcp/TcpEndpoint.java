@@ -1,0 +1,545 @@
+package io.opsec.stack.tcp;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.opsec.stack.wire.Ipv4Address;
+import io.opsec.stack.wire.ParseResult;
+import io.opsec.stack.wire.SeqNum;
+import io.opsec.stack.wire.TcpFlags;
+import io.opsec.stack.wire.TcpHeader;
+import io.opsec.stack.wire.TcpOption;
+import io.opsec.stack.wire.TcpSegment;
+import java.security.SecureRandom;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.PriorityQueue;
+import java.util.function.Supplier;
+import java.util.random.RandomGenerator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One host's TCP: the demultiplexer by 4-tuple, listeners, the ISN and ephemeral-port sources,
+ * and the connections' shared transmit queue and timer schedule.
+ *
+ * <p><b>Pure and single-threaded.</b> No threads, locks, clock reads or I/O. The owner (the
+ * runtime's event loop or the simulator) drives it:
+ * <ol>
+ *   <li>{@link #receive(ByteBuf, long)} for every IPv4 packet from the link;</li>
+ *   <li>{@link #poll(long)} when {@link #pollAt()} has come;</li>
+ *   <li>after any call, {@link #pollTransmit()} until it returns {@code null}, handing each packet
+ *       to the link.</li>
+ * </ol>
+ * Readiness is reported through {@link ConnectionEvents} (per connection) and
+ * {@link TcpListener#setOnAcceptable} callbacks, run at the end of each call, and can also be
+ * polled from the connection.
+ */
+public final class TcpEndpoint implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(TcpEndpoint.class);
+    static final int EV_ESTABLISHED = 1, EV_READABLE = 2, EV_WRITABLE = 4, EV_CLOSED = 8;
+
+    private record Key(int remoteAddr, int remotePort, int localPort) {}
+
+    private record TimerEntry(long at, TcpConnection c) {}
+
+    private final int localAddr;
+    private final TcpConfig cfg;
+    private final ByteBufAllocator alloc;
+    private final IsnGenerator isnGen;
+    private IsnGenerator isnOverride;
+    private final RandomGenerator random;
+    final TcpStats stats = new TcpStats();
+    private final Map<Key, TcpConnection> conns = new HashMap<>();
+    private final Map<Integer, TcpListener> listeners = new HashMap<>();
+    private final LinkedHashSet<TcpConnection> holding = new LinkedHashSet<>();
+    private final ArrayDeque<ByteBuf> txQueue = new ArrayDeque<>();
+    private final PriorityQueue<TimerEntry> timerHeap = new PriorityQueue<>((a, b) -> Long.compare(a.at, b.at));
+    private final ArrayDeque<TcpConnection> eventQueue = new ArrayDeque<>();
+    private final ArrayDeque<TcpListener> acceptEvents = new ArrayDeque<>();
+    private boolean dispatching;
+    private int ipId;
+    private boolean closed;
+
+    /**
+     * @param localAddr IPv4 address of this host (network order in an int)
+     * @param cfg       settings
+     * @param isnSecret 32 random bytes keying the RFC 6528 ISN hash (copied)
+     * @param random    source for RFC 6056 ephemeral port selection
+     * @param alloc     where buffers come from
+     */
+    public TcpEndpoint(int localAddr, TcpConfig cfg, byte[] isnSecret, RandomGenerator random, ByteBufAllocator alloc) {
+        this.localAddr = localAddr;
+        this.cfg = Objects.requireNonNull(cfg, "cfg");
+        this.isnGen = IsnGenerator.rfc6528(isnSecret.clone());
+        this.random = Objects.requireNonNull(random, "random");
+        this.alloc = Objects.requireNonNull(alloc, "alloc");
+    }
+
+    /** An endpoint with a fresh secret and port randomness from {@link SecureRandom}. */
+    public static TcpEndpoint create(int localAddr, TcpConfig cfg, ByteBufAllocator alloc) {
+        SecureRandom sr = new SecureRandom();
+        byte[] secret = new byte[32];
+        sr.nextBytes(secret);
+        return new TcpEndpoint(localAddr, cfg, secret, sr, alloc);
+    }
+
+    public int localAddress() {
+        return localAddr;
+    }
+
+    public TcpConfig config() {
+        return cfg;
+    }
+
+    public TcpStats stats() {
+        return stats;
+    }
+
+    ByteBufAllocator alloc() {
+        return alloc;
+    }
+
+    /** Tests only: replaces the ISN source (to put ISNs near 2^32, for instance). */
+    void setIsnGenerator(IsnGenerator g) {
+        this.isnOverride = g;
+    }
+
+    private IsnGenerator isn() {
+        return isnOverride != null ? isnOverride : isnGen;
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Opening and listening
+    // ------------------------------------------------------------------------------------------
+
+    /** Passive open on {@code port} without a handshake extension. */
+    public TcpListener listen(int port, int backlog) {
+        return listen(port, backlog, null);
+    }
+
+    /**
+     * Passive open (RFC 9293 §3.10.1) on {@code port}.
+     *
+     * @param extensions makes one {@link TcpExtension} per incoming SYN, or {@code null} for none
+     * @throws IllegalStateException when the port already has a listener
+     */
+    public TcpListener listen(int port, int backlog, Supplier<? extends TcpExtension> extensions) {
+        checkPort(port);
+        if (listeners.containsKey(port)) {
+            throw new IllegalStateException("port " + port + " already has a listener");
+        }
+        TcpListener l = new TcpListener(port, backlog, extensions);
+        listeners.put(port, l);
+        return l;
+    }
+
+    /**
+     * The next established connection of a listener, or {@code null}. The connection may already
+     * have data to read, or even have been closed by the peer: check its state after accepting.
+     */
+    public TcpConnection accept(TcpListener listener) {
+        TcpConnection c = listener.acceptQueue.pollFirst();
+        if (c != null) {
+            c.listener = null;
+            stats.connectionsAccepted++;
+        }
+        return c;
+    }
+
+    /** Stops listening; connections not yet accepted (established or half-open) are reset. */
+    public void closeListener(TcpListener listener, long now) {
+        if (listeners.get(listener.port) == listener) {
+            listeners.remove(listener.port);
+        }
+        listener.closed = true;
+        List<TcpConnection> doomed = new ArrayList<>(listener.acceptQueue);
+        listener.acceptQueue.clear();
+        for (TcpConnection c : conns.values()) {
+            if (c.listener == listener && !doomed.contains(c)) {
+                doomed.add(c);
+            }
+        }
+        for (TcpConnection c : doomed) {
+            c.listener = null;
+            c.abort(now);
+        }
+        dispatchEvents();
+    }
+
+    /** Active open without an extension; see {@link #connect(int, int, int, TcpExtension, long)}. */
+    public TcpConnection connect(int remoteAddr, int remotePort, int localPort, long now) {
+        return connect(remoteAddr, remotePort, localPort, null, now);
+    }
+
+    /**
+     * Active open (RFC 9293 §3.10.1): sends a SYN and returns the connection in SYN-SENT.
+     *
+     * @param localPort 0 for an RFC 6056 randomised ephemeral port
+     * @param ext       the handshake extension for this connection, or {@code null}
+     * @throws IllegalStateException when the 4-tuple is in use or no ephemeral port is free
+     */
+    public TcpConnection connect(int remoteAddr, int remotePort, int localPort, TcpExtension ext, long now) {
+        if (closed) {
+            throw new IllegalStateException("endpoint closed");
+        }
+        checkPort(remotePort);
+        if (localPort == 0) {
+            localPort = ephemeralPort(remoteAddr, remotePort);
+        } else {
+            checkPort(localPort);
+            if (conns.containsKey(new Key(remoteAddr, remotePort, localPort))) {
+                throw new IllegalStateException("address in use: " + Ipv4Address.format(localAddr) + ":" + localPort
+                        + " > " + Ipv4Address.format(remoteAddr) + ":" + remotePort);
+            }
+        }
+        int iss = isn().isn(localAddr, localPort, remoteAddr, remotePort, now);
+        int tsOffset = isn().timestampOffset(localAddr, localPort, remoteAddr, remotePort);
+        TcpConnection c = new TcpConnection(this, cfg, localAddr, localPort, remoteAddr, remotePort, true, ext, iss,
+                tsOffset);
+        conns.put(new Key(remoteAddr, remotePort, localPort), c);
+        holding.add(c);
+        stats.connectionsOpened++;
+        c.openActive(now);
+        reschedule(c);
+        return c;
+    }
+
+    /**
+     * RFC 6056 §3.3.1 Algorithm 1: a random starting point in the ephemeral range, then the next
+     * free port. A port is free for this peer when no connection (including TIME-WAIT) uses the
+     * same 4-tuple and no listener holds it.
+     */
+    private int ephemeralPort(int remoteAddr, int remotePort) {
+        int first = cfg.ephemeralPortFirst();
+        int num = cfg.ephemeralPortLast() - first + 1;
+        int offset = random.nextInt(num);
+        for (int i = 0; i < num; i++) {
+            int port = first + (offset + i) % num;
+            if (!listeners.containsKey(port) && !conns.containsKey(new Key(remoteAddr, remotePort, port))) {
+                return port;
+            }
+        }
+        throw new IllegalStateException("no free ephemeral port toward " + Ipv4Address.format(remoteAddr) + ":"
+                + remotePort);
+    }
+
+    private static void checkPort(int port) {
+        if (port < 1 || port > 65535) {
+            throw new IllegalArgumentException("port " + port + " out of 1..65535");
+        }
+    }
+
+    /** Connections in the demultiplexer (including TIME-WAIT), for tests and tracing. */
+    public int connectionCount() {
+        return conns.size();
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Input
+    // ------------------------------------------------------------------------------------------
+
+    /**
+     * Takes one IPv4 packet from the link and processes it.
+     *
+     * @param ipPacket <b>ownership passes to the endpoint</b>, which releases it before returning
+     */
+    public void receive(ByteBuf ipPacket, long now) {
+        try {
+            if (closed) {
+                return;
+            }
+            stats.packetsIn++;
+            ParseResult<TcpSegment> r = TcpSegment.parse(ipPacket, cfg.codec());
+            if (r instanceof ParseResult.Err<TcpSegment> err) {
+                stats.parseError(err.error());
+                log.debug("dropped malformed packet: {}", err);
+                return;
+            }
+            TcpSegment seg = r.value();
+            if (seg.ip().destination() != localAddr) {
+                stats.notForUs++;
+                return;
+            }
+            demux(seg, now);
+        } finally {
+            ipPacket.release();
+        }
+        dispatchEvents();
+    }
+
+    private void demux(TcpSegment seg, long now) {
+        TcpHeader h = seg.tcp();
+        int remoteAddr = seg.ip().source();
+        Key key = new Key(remoteAddr, h.sourcePort(), h.destinationPort());
+        TcpConnection c = conns.get(key);
+        if (c != null && c.state() == TcpState.TIME_WAIT && isNewSyn(c, h)
+                && listeners.containsKey(h.destinationPort())) {
+            // RFC 9293 §3.10.7.4 / RFC 6191: a new SYN may reopen a TIME-WAIT 4-tuple when its
+            // sequence number (or timestamp) is beyond the old connection's.
+            c.becomeClosed(null);
+            c.releaseAll();
+            c = null;
+        }
+        if (c != null) {
+            c.onSegment(h, seg.payload(), now);
+            afterCall(c);
+            return;
+        }
+        TcpListener l = listeners.get(h.destinationPort());
+        if (l != null) {
+            listenSegment(l, seg, key, now);
+            return;
+        }
+        closedSegment(seg);
+    }
+
+    private static boolean isNewSyn(TcpConnection tw, TcpHeader h) {
+        if (!h.has(TcpFlags.SYN) || h.has(TcpFlags.ACK) || h.has(TcpFlags.RST)) {
+            return false;
+        }
+        TcpOption.Timestamps ts = h.option(TcpOption.Timestamps.class);
+        if (tw.timestampsOk() && ts != null) {
+            return SeqNum.gt(ts.tsVal(), tw.timeWaitTsRecent());
+        }
+        return SeqNum.gt(h.seq(), tw.timeWaitRcvNxt());
+    }
+
+    /** RFC 9293 §3.10.7.2: a segment for a listener. */
+    private void listenSegment(TcpListener l, TcpSegment seg, Key key, long now) {
+        TcpHeader h = seg.tcp();
+        if (h.has(TcpFlags.RST)) {
+            return; // "An incoming RST should be ignored"
+        }
+        if (h.has(TcpFlags.ACK)) {
+            stats.noConnection++;
+            sendRst(localAddr, h.destinationPort(), seg.ip().source(), h.sourcePort(), h.ack(), 0, false);
+            return;
+        }
+        if (!h.has(TcpFlags.SYN)) {
+            return;
+        }
+        if (l.full()) {
+            stats.synsDroppedBacklog++;
+            return; // like Linux: the peer's SYN retransmission tries again
+        }
+        TcpExtension ext = l.extensions == null ? null : l.extensions.get();
+        if (ext != null && ext.onSegment(h, seg.payloadLength(), TcpState.LISTEN) == TcpExtension.Verdict.ABORT) {
+            stats.extensionAborts++;
+            sendRst(localAddr, h.destinationPort(), seg.ip().source(), h.sourcePort(), 0,
+                    h.seq() + 1 + seg.payloadLength(), true);
+            return;
+        }
+        int remoteAddr = seg.ip().source();
+        int iss = isn().isn(localAddr, l.port, remoteAddr, h.sourcePort(), now);
+        int tsOffset = isn().timestampOffset(localAddr, l.port, remoteAddr, h.sourcePort());
+        TcpConnection c = new TcpConnection(this, cfg, localAddr, l.port, remoteAddr, h.sourcePort(), false, ext, iss,
+                tsOffset);
+        c.listener = l;
+        l.halfOpen++;
+        conns.put(key, c);
+        holding.add(c);
+        // DEVIATION: data on a SYN is not queued (no TFO); it is left unacknowledged so the peer
+        // sends it again, as Linux does without TFO.
+        c.openPassive(h, now);
+        afterCall(c);
+    }
+
+    /** RFC 9293 §3.10.7.1: no connection and no listener. */
+    private void closedSegment(TcpSegment seg) {
+        TcpHeader h = seg.tcp();
+        if (h.has(TcpFlags.RST)) {
+            return; // "An incoming segment containing a RST is discarded"
+        }
+        stats.noConnection++;
+        if (h.has(TcpFlags.ACK)) {
+            sendRst(localAddr, h.destinationPort(), seg.ip().source(), h.sourcePort(), h.ack(), 0, false);
+        } else {
+            int segLen = seg.payloadLength() + (h.has(TcpFlags.SYN) ? 1 : 0) + (h.has(TcpFlags.FIN) ? 1 : 0);
+            sendRst(localAddr, h.destinationPort(), seg.ip().source(), h.sourcePort(), 0, h.seq() + segLen, true);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Timers
+    // ------------------------------------------------------------------------------------------
+
+    /** Runs every timer due at {@code now}. */
+    public void poll(long now) {
+        while (!timerHeap.isEmpty() && timerHeap.peek().at - now <= 0) {
+            TimerEntry e = timerHeap.poll();
+            TcpConnection c = e.c;
+            if (e.at != c.scheduledAt) {
+                continue; // superseded by an earlier entry
+            }
+            c.scheduledAt = Long.MAX_VALUE;
+            c.onTimers(now);
+            reschedule(c);
+        }
+        dispatchEvents();
+    }
+
+    /** The earliest time {@link #poll} has work, or {@link Long#MAX_VALUE}. */
+    public long pollAt() {
+        while (!timerHeap.isEmpty()) {
+            TimerEntry e = timerHeap.peek();
+            if (e.at != e.c.scheduledAt) {
+                timerHeap.poll();
+                continue;
+            }
+            return e.at;
+        }
+        return Long.MAX_VALUE;
+    }
+
+    private void reschedule(TcpConnection c) {
+        long t = c.state() == TcpState.CLOSED ? Long.MAX_VALUE : c.pollAt();
+        if (t < c.scheduledAt) {
+            c.scheduledAt = t;
+            timerHeap.add(new TimerEntry(t, c));
+        } else if (t == Long.MAX_VALUE) {
+            c.scheduledAt = Long.MAX_VALUE;
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Output
+    // ------------------------------------------------------------------------------------------
+
+    /** The next outgoing IPv4 packet, <b>owned by the caller</b>, or {@code null} when none is queued. */
+    public ByteBuf pollTransmit() {
+        return txQueue.pollFirst();
+    }
+
+    /** Packets waiting in {@link #pollTransmit()}. */
+    public int transmitQueueSize() {
+        return txQueue.size();
+    }
+
+    /** @param payload owned: released here (may be null) */
+    void transmit(int src, int dst, TcpHeader h, ByteBuf payload) {
+        try {
+            int len = 20 + h.headerLength() + (payload == null ? 0 : payload.readableBytes());
+            ByteBuf out = alloc.buffer(len, len);
+            TcpSegment.emit(out, src, dst, ipId++, h, payload);
+            txQueue.addLast(out);
+            stats.packetsOut++;
+            if (log.isTraceEnabled()) {
+                log.trace("out {}:{} > {}:{} {}", Ipv4Address.format(src), h.sourcePort(), Ipv4Address.format(dst),
+                        h.destinationPort(), h);
+            }
+        } finally {
+            if (payload != null) {
+                payload.release();
+            }
+        }
+    }
+
+    void sendRst(int src, int srcPort, int dst, int dstPort, int seq, int ack, boolean withAck) {
+        stats.rstsSent++;
+        int flags = TcpFlags.RST | (withAck ? TcpFlags.ACK : 0);
+        transmit(src, dst, TcpHeader.of(srcPort, dstPort, seq, withAck ? ack : 0, flags, 0, List.of()), null);
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Bookkeeping and events
+    // ------------------------------------------------------------------------------------------
+
+    void markEvent(TcpConnection c, int ev) {
+        if (c.pendingEvents == 0) {
+            eventQueue.addLast(c);
+        }
+        c.pendingEvents |= ev;
+    }
+
+    void markAcceptable(TcpListener l) {
+        if (!l.acceptablePending) {
+            l.acceptablePending = true;
+            acceptEvents.addLast(l);
+        }
+    }
+
+    void afterCall(TcpConnection c) {
+        reschedule(c);
+        dispatchEvents();
+    }
+
+    private void dispatchEvents() {
+        if (dispatching) {
+            return;
+        }
+        dispatching = true;
+        try {
+            while (!eventQueue.isEmpty() || !acceptEvents.isEmpty()) {
+                TcpListener l = acceptEvents.pollFirst();
+                if (l != null) {
+                    l.acceptablePending = false;
+                    if (!l.acceptQueue.isEmpty() && !l.closed) {
+                        l.onAcceptable().accept(l);
+                    }
+                    continue;
+                }
+                TcpConnection c = eventQueue.pollFirst();
+                int ev = c.pendingEvents;
+                c.pendingEvents = 0;
+                ConnectionEvents e = c.events();
+                if ((ev & EV_ESTABLISHED) != 0) {
+                    e.onEstablished(c);
+                }
+                if ((ev & EV_READABLE) != 0) {
+                    e.onReadable(c);
+                }
+                if ((ev & EV_WRITABLE) != 0 && c.writableBytes() > 0) {
+                    e.onWritable(c);
+                }
+                if ((ev & EV_CLOSED) != 0) {
+                    e.onClosed(c, c.error());
+                }
+            }
+        } finally {
+            dispatching = false;
+        }
+    }
+
+    /** A connection reached CLOSED: out of the demultiplexer; its memory goes when nobody needs it. */
+    void connectionClosed(TcpConnection c, boolean halfOpenPassive) {
+        Key k = new Key(c.remoteAddr, c.remotePort, c.localPort);
+        if (conns.get(k) == c) {
+            conns.remove(k);
+        }
+        c.scheduledAt = Long.MAX_VALUE;
+        if (halfOpenPassive || !c.holdsData()) {
+            c.releaseAll();
+        }
+    }
+
+    void connectionReleased(TcpConnection c) {
+        holding.remove(c);
+    }
+
+    /** Releases every buffer and forgets every connection and listener (no segments are sent). */
+    @Override
+    public void close() {
+        closed = true;
+        for (TcpConnection c : new ArrayList<>(holding)) {
+            if (c.state() != TcpState.CLOSED) {
+                c.becomeClosed(TcpError.ENDPOINT_CLOSED);
+            }
+            c.releaseAll();
+        }
+        holding.clear();
+        conns.clear();
+        listeners.clear();
+        ByteBuf b;
+        while ((b = txQueue.pollFirst()) != null) {
+            b.release();
+        }
+        timerHeap.clear();
+        eventQueue.clear();
+        acceptEvents.clear();
+    }
+}

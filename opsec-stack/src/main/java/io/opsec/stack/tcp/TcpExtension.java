@@ -1,0 +1,69 @@
+package io.opsec.stack.tcp;
+
+import io.opsec.stack.wire.TcpHeader;
+import io.opsec.stack.wire.TcpOption;
+import java.util.List;
+
+/**
+ * A per-connection hook into the handshake, through which a protocol riding on TCP options
+ * (OPSEC, draft-paddon-tcp-opsec) adds options and watches the peer's. TCP owns framing, timing
+ * and the 40-byte budget; the extension owns the meaning. Every method is called synchronously
+ * from inside {@link TcpEndpoint#receive}, {@link TcpEndpoint#poll} or a connection call, on the
+ * caller's thread, and must not call back into the connection except to read it.
+ *
+ * <p>Byte-identical retransmission (draft §3.5): TCP asks {@link #synOptions(int)} once per
+ * attempt and {@link #synAckOptions} once per received SYN, and re-sends exactly those options
+ * each time the same segment is retransmitted.
+ */
+public interface TcpExtension {
+
+    /** What the extension wants done with a received segment. */
+    enum Verdict {
+        /** Process the segment normally. */
+        ACCEPT,
+        /** Protocol violation: send a RST and fail the connection with {@link TcpError#EXTENSION}. */
+        ABORT
+    }
+
+    /**
+     * Extra options for our SYN. {@code attempt} is 0 for the first transmission and counts the
+     * retransmissions after it, so the extension can stop proposing after a few timeouts (the
+     * fallback Linux uses for TFO when a path drops SYNs with unknown options). The result is
+     * remembered per attempt.
+     */
+    default List<TcpOption> synOptions(int attempt) {
+        return List.of();
+    }
+
+    /**
+     * Extra options for the SYN-ACK we send in answer to {@code peerSyn}. Called once when the
+     * SYN is accepted (and again if a simultaneous open makes us answer a SYN after sending
+     * ours, with {@code simultaneousOpen} true); the result is re-sent verbatim on every
+     * retransmission of the SYN-ACK.
+     */
+    default List<TcpOption> synAckOptions(TcpHeader peerSyn, boolean simultaneousOpen) {
+        return List.of();
+    }
+
+    /**
+     * Extra options for a non-SYN segment we are about to send (the handshake-completing ACK,
+     * data, pure ACKs, FIN). Called for every such segment; return an empty list when done
+     * echoing. Options that do not fit beside timestamps and SACK blocks are still sent:
+     * TCP drops SACK blocks first to make room.
+     */
+    default List<TcpOption> segmentOptions() {
+        return List.of();
+    }
+
+    /**
+     * Every segment received on the connection that passed TCP's acceptance checks, before it is
+     * processed, with the state it arrived in (for a SYN-ACK, SYN-SENT). Return
+     * {@link Verdict#ABORT} to reset the connection.
+     */
+    default Verdict onSegment(TcpHeader header, int payloadLength, TcpState state) {
+        return Verdict.ACCEPT;
+    }
+
+    /** The connection reached ESTABLISHED; {@code activeOpen} says whether we sent the first SYN. */
+    default void onEstablished(boolean activeOpen) {}
+}

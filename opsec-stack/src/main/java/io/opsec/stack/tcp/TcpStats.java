@@ -1,0 +1,58 @@
+package io.opsec.stack.tcp;
+
+import io.opsec.stack.wire.ParseError;
+import java.util.EnumMap;
+import java.util.Map;
+
+/** Counters of one {@link TcpEndpoint}, readable at any time (not thread-safe: read from the loop thread). */
+public final class TcpStats {
+    private final EnumMap<ParseError, Long> parseErrors = new EnumMap<>(ParseError.class);
+    long packetsIn, packetsOut, segmentsRetransmitted, rstsSent, rstsReceived, challengeAcks, challengeAcksSuppressed,
+            notForUs, noConnection, pawsRejected, outOfWindow, badAck, connectionsOpened, connectionsAccepted,
+            synsDroppedBacklog, timeouts, fastRetransmits, rtoExpirations, abortOnData, extensionAborts;
+
+    void parseError(ParseError e) {
+        parseErrors.merge(e, 1L, Long::sum);
+    }
+
+    /** Dropped packets per parse failure. */
+    public Map<ParseError, Long> parseErrors() {
+        return Map.copyOf(parseErrors);
+    }
+
+    public long parseErrors(ParseError e) {
+        return parseErrors.getOrDefault(e, 0L);
+    }
+
+    public long packetsIn() { return packetsIn; }
+    public long packetsOut() { return packetsOut; }
+    public long segmentsRetransmitted() { return segmentsRetransmitted; }
+    public long rstsSent() { return rstsSent; }
+    public long rstsReceived() { return rstsReceived; }
+    /** RFC 5961 challenge ACKs sent, and those the per-connection limit suppressed. */
+    public long challengeAcks() { return challengeAcks; }
+    public long challengeAcksSuppressed() { return challengeAcksSuppressed; }
+    /** Packets addressed to another host. */
+    public long notForUs() { return notForUs; }
+    /** Segments for no connection and no listener (answered with RST unless they were RSTs). */
+    public long noConnection() { return noConnection; }
+    public long pawsRejected() { return pawsRejected; }
+    public long outOfWindow() { return outOfWindow; }
+    public long badAck() { return badAck; }
+    public long connectionsOpened() { return connectionsOpened; }
+    public long connectionsAccepted() { return connectionsAccepted; }
+    public long synsDroppedBacklog() { return synsDroppedBacklog; }
+    public long timeouts() { return timeouts; }
+    public long fastRetransmits() { return fastRetransmits; }
+    public long rtoExpirations() { return rtoExpirations; }
+    public long abortOnData() { return abortOnData; }
+    public long extensionAborts() { return extensionAborts; }
+
+    @Override
+    public String toString() {
+        return "TcpStats{in=" + packetsIn + ", out=" + packetsOut + ", rtx=" + segmentsRetransmitted + ", rto="
+                + rtoExpirations + ", fastRtx=" + fastRetransmits + ", rstOut=" + rstsSent + ", rstIn=" + rstsReceived
+                + ", challengeAcks=" + challengeAcks + ", paws=" + pawsRejected + ", oow=" + outOfWindow
+                + ", parseErrors=" + parseErrors + "}";
+    }
+}

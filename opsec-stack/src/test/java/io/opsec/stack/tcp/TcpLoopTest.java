@@ -1,0 +1,227 @@
+package io.opsec.stack.tcp;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.netty.buffer.ByteBuf;
+import io.opsec.stack.wire.Ipv4Address;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.PriorityQueue;
+import java.util.SplittableRandom;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * Two endpoints passing packets to each other on virtual time, with seeded loss, reordering and
+ * duplication injected by the loop: bulk transfer both ways at once, byte-exact (SHA-256), then an
+ * orderly close, and no buffer left behind.
+ */
+class TcpLoopTest {
+    static final int A = Ipv4Address.parse("10.1.0.1");
+    static final int B = Ipv4Address.parse("10.1.0.2");
+
+    /** A tiny wire: per-direction latency and bandwidth, seeded impairments. */
+    static final class Net {
+        record InFlight(long at, long order, boolean toB, ByteBuf packet) {}
+
+        final TrackingAllocator alloc = new TrackingAllocator();
+        final TcpEndpoint a;
+        final TcpEndpoint b;
+        final SplittableRandom rnd;
+        final double loss;
+        final double reorder;
+        final double dup;
+        final long latency;
+        final long nanosPerByte;
+        final PriorityQueue<InFlight> wire = new PriorityQueue<>((x, y) -> x.at != y.at ? Long.compare(x.at, y.at)
+                : Long.compare(x.order, y.order));
+        long order;
+        long now;
+        long lastAtoB;
+        long lastBtoA;
+        long packets;
+        long dropped;
+
+        Net(TcpConfig cfg, long seed, double loss, double reorder, double dup, long latency, long bytesPerSecond) {
+            rnd = new SplittableRandom(seed);
+            byte[] s1 = new byte[32];
+            byte[] s2 = new byte[32];
+            rnd.nextBytes(s1);
+            rnd.nextBytes(s2);
+            a = new TcpEndpoint(A, cfg, s1, rnd.split(), alloc);
+            b = new TcpEndpoint(B, cfg, s2, rnd.split(), alloc);
+            this.loss = loss;
+            this.reorder = reorder;
+            this.dup = dup;
+            this.latency = latency;
+            this.nanosPerByte = 1_000_000_000L / bytesPerSecond;
+        }
+
+        void pump() {
+            collect(a, true);
+            collect(b, false);
+        }
+
+        private void collect(TcpEndpoint from, boolean toB) {
+            ByteBuf p;
+            while ((p = from.pollTransmit()) != null) {
+                packets++;
+                if (rnd.nextDouble() < loss) {
+                    dropped++;
+                    p.release();
+                    continue;
+                }
+                // serialisation: packets leave one after another at the link rate
+                long start = Math.max(now, toB ? lastAtoB : lastBtoA);
+                long done = start + (long) p.readableBytes() * nanosPerByte;
+                if (toB) lastAtoB = done; else lastBtoA = done;
+                long at = done + latency;
+                if (rnd.nextDouble() < reorder) {
+                    at += rnd.nextLong(latency + 1);
+                }
+                if (rnd.nextDouble() < dup) {
+                    wire.add(new InFlight(at + 1, order++, toB, p.retainedDuplicate()));
+                }
+                wire.add(new InFlight(at, order++, toB, p));
+            }
+        }
+
+        /** Advances to the next event (packet arrival or timer); false when nothing is left to happen. */
+        boolean step(long limit) {
+            pump();
+            long next = Math.min(a.pollAt(), b.pollAt());
+            if (!wire.isEmpty()) {
+                next = Math.min(next, wire.peek().at);
+            }
+            if (next == Long.MAX_VALUE || next > limit) {
+                return false;
+            }
+            now = Math.max(now, next);
+            while (!wire.isEmpty() && wire.peek().at <= now) {
+                InFlight f = wire.poll();
+                (f.toB ? b : a).receive(f.packet, now);
+            }
+            if (a.pollAt() <= now) a.poll(now);
+            if (b.pollAt() <= now) b.poll(now);
+            pump();
+            return true;
+        }
+
+        void close() {
+            for (InFlight f : wire) {
+                f.packet.release();
+            }
+            wire.clear();
+            a.close();
+            b.close();
+        }
+    }
+
+    /** One direction's bytes: a deterministic stream, sent as the window allows, read as it comes. */
+    static final class Stream {
+        final byte[] data;
+        int sent;
+        final java.io.ByteArrayOutputStream got = new java.io.ByteArrayOutputStream();
+
+        Stream(long seed, int n) {
+            data = new byte[n];
+            new SplittableRandom(seed).nextBytes(data);
+        }
+
+        void pushInto(TcpConnection c, Net net) {
+            while (sent < data.length && c.writableBytes() > 0) {
+                int n = Math.min(data.length - sent, c.writableBytes());
+                ByteBuf b = net.alloc.buffer(n).writeBytes(data, sent, n);
+                int k = c.send(b, net.now);
+                b.release();
+                if (k <= 0) break;
+                sent += k;
+            }
+        }
+
+        void pullFrom(TcpConnection c, Net net) {
+            ByteBuf b;
+            while ((b = c.read(1 << 20, net.now)) != null) {
+                byte[] x = new byte[b.readableBytes()];
+                b.readBytes(x);
+                b.release();
+                got.writeBytes(x);
+            }
+        }
+    }
+
+    static byte[] sha(byte[] d) throws Exception {
+        return MessageDigest.getInstance("SHA-256").digest(d);
+    }
+
+    @ParameterizedTest(name = "{0} seed {1} loss {2}")
+    @CsvSource({
+            "NEWRENO, 1, 0.0, 0.0, 0.0",
+            "NEWRENO, 2, 0.01, 0.0, 0.0",
+            "NEWRENO, 3, 0.05, 0.02, 0.01",
+            "CUBIC, 4, 0.0, 0.0, 0.0",
+            "CUBIC, 5, 0.02, 0.01, 0.01",
+            "NEWRENO, 6, 0.10, 0.05, 0.01",
+    })
+    void bulkBothWays_isByteExact(CongestionAlgorithm cc, long seed, double loss, double reorder, double dup)
+            throws Exception {
+        TcpConfig cfg = TcpConfig.builder().congestion(cc).build();
+        Net net = new Net(cfg, seed, loss, reorder, dup, 5_000_000L, 12_500_000L);
+        try {
+            TcpListener l = net.b.listen(7, 8);
+            TcpConnection ca = net.a.connect(B, 7, 0, 0);
+            Stream up = new Stream(seed * 31, 1_000_000);
+            Stream down = new Stream(seed * 37, 700_000);
+            TcpConnection cb = null;
+            boolean aClosed = false;
+            boolean bClosed = false;
+            long limit = 600_000_000_000L;
+            while (net.step(limit)) {
+                if (cb == null) {
+                    cb = net.b.accept(l);
+                }
+                if (ca.state().isSynchronized()) {
+                    up.pushInto(ca, net);
+                    down.pullFrom(ca, net);
+                    if (up.sent == up.data.length && !aClosed) {
+                        ca.shutdownOutput(net.now);
+                        aClosed = true;
+                    }
+                }
+                if (cb != null) {
+                    down.pushInto(cb, net);
+                    up.pullFrom(cb, net);
+                    if (down.sent == down.data.length && !bClosed) {
+                        cb.shutdownOutput(net.now);
+                        bClosed = true;
+                    }
+                }
+                if (ca.isClosed() && cb != null && cb.isClosed() && ca.readableBytes() == 0 && cb.readableBytes() == 0) {
+                    break;
+                }
+            }
+            assertNotNull(cb, "accepted");
+            assertArrayEquals(sha(up.data), sha(up.got.toByteArray()), "A->B bytes (" + up.got.size() + ")");
+            assertArrayEquals(sha(down.data), sha(down.got.toByteArray()), "B->A bytes (" + down.got.size() + ")");
+            assertTrue(ca.isInputEnded() && cb.isInputEnded());
+            assertNull(ca.error(), "A error");
+            assertNull(cb.error(), "B error");
+            // One side is in TIME-WAIT; run it out.
+            while (net.step(net.now + 120_000_000_000L)) { }
+            assertEquals(TcpState.CLOSED, ca.state());
+            assertEquals(TcpState.CLOSED, cb.state());
+            assertEquals(0, net.a.connectionCount() + net.b.connectionCount());
+            System.out.printf("%s seed %d loss %.2f: %.1f s virtual, %d packets, %d dropped, A %s / B %s%n", cc, seed,
+                    loss, net.now / 1e9, net.packets, net.dropped, net.a.stats(), net.b.stats());
+            assertEquals(0, net.alloc.live() - net.wire.size(), "live buffers before close");
+        } finally {
+            net.close();
+        }
+        assertEquals(0, net.alloc.live(), "buffers left unreleased");
+    }
+}
