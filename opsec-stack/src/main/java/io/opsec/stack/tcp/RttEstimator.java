@@ -9,7 +9,8 @@ final class RttEstimator {
     private static final long CLOCK_G = 1_000_000L; // clock granularity: 1 ms (RFC 6298 §2 "G")
     private final long minRto;
     private final long maxRto;
-    private long srtt;    // 0 until the first sample
+    private boolean sampled;
+    private long srtt;
     private long rttvar;
     private long rto;     // current RTO before backoff
     private int backoff;  // RFC 6298 §5.5 doublings since the last sample
@@ -25,14 +26,15 @@ final class RttEstimator {
         if (rtt < 0) {
             return;
         }
-        if (srtt == 0) {
+        if (!sampled) {
             // RFC 6298 §2.2
-            srtt = Math.max(rtt, 1);
+            sampled = true;
+            srtt = rtt;
             rttvar = rtt / 2;
         } else {
             // RFC 6298 §2.3, alpha = 1/8, beta = 1/4
             rttvar = (3 * rttvar + Math.abs(srtt - rtt)) / 4;
-            srtt = Math.max((7 * srtt + rtt) / 8, 1);
+            srtt = (7 * srtt + rtt) / 8;
         }
         // DEVIATION: RFC 6298 §2.3 gives RTO = SRTT + max(G, 4*RTTVAR), then §2.4 the floor. Like
         // Linux (tcp_set_rto), the floor applies to the variance term instead, so the RTO stays
@@ -64,6 +66,10 @@ final class RttEstimator {
 
     int backoffCount() {
         return backoff;
+    }
+
+    boolean hasSample() {
+        return sampled;
     }
 
     /** Smoothed RTT in nanoseconds, 0 before the first sample. */

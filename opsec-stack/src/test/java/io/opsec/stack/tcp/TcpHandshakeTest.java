@@ -172,9 +172,9 @@ class TcpHandshakeTest {
             f.expect(at(20), f.seg().flags(ACK).seq(f.iss + 1).ack(f.remoteIss + 1));
             f.assertState(TcpState.ESTABLISHED);
             assertEquals(List.of("established"), f.events);
-            // RTT from the unretransmitted SYN (RFC 6298 §2.2): 20 ms, RTO floored at 200 ms.
+            // RTT from the unretransmitted SYN (RFC 6298 §2.2): 20 ms; RTO = SRTT + max(4*RTTVAR, 200 ms).
             assertEquals(at(20), f.conn.info().srtt());
-            assertEquals(at(200), f.conn.info().rto());
+            assertEquals(at(220), f.conn.info().rto());
         }
     }
 
