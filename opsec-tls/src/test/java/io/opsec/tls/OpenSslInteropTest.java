@@ -224,6 +224,37 @@ class OpenSslInteropTest {
         }
     }
 
+    @Test
+    void ourClient_refusesRenegotiationRequestedByOpensslServer() throws Exception {
+        int port = freePort();
+        // Not -quiet: s_server then reads commands from stdin; "r" sends a HelloRequest.
+        try (OpenSsl server = new OpenSsl(List.of("s_server", "-nocert", "-tls1_2",
+                "-accept", "127.0.0.1:" + port, "-naccept", "1",
+                "-cipher", "ADH-AES128-GCM-SHA256:@SECLEVEL=0", "-dhparam", ffdhe2048.toString()));
+             Socket socket = connect(port, server)) {
+            SecuritySession s = clientSession(new TlsSecurityProtocol(), socket);
+            try (SocketDriver d = new SocketDriver(socket, s)) {
+                s.start();
+                assertTrue(d.until(s::isEstablished, TIMEOUT), server::describe);
+                int before = d.sentRecordTypes.size();
+                server.write("r\n".getBytes(StandardCharsets.US_ASCII));
+                SecurityFailure f = null;
+                try {
+                    d.until(() -> false, Duration.ofSeconds(2));
+                } catch (SecurityFailure e) {
+                    f = e;
+                }
+                List<Integer> after = d.sentRecordTypes.subList(before, d.sentRecordTypes.size());
+                // Decision 7: we answer with one alert record (no_renegotiation, a warning, RFC 5746
+                // §4.2), never a new ClientHello. Measured: OpenSSL then gives up the connection
+                // with a fatal handshake_failure, which fails our session too.
+                assertEquals(List.of(21), after);
+                Fixtures.assertAlert(f, SecurityFailure.Kind.ALERT_RECEIVED, AlertDescription.handshake_failure,
+                        "handshake_failure");
+            }
+        }
+    }
+
     // ---- OpenSSL client, our server ----
 
     @ParameterizedTest(name = "{0}")
@@ -292,6 +323,39 @@ class OpenSslInteropTest {
                     assertTrue(d.until(s::isEstablished, TIMEOUT), client::describe);
                     assertEquals(keyingMaterial(client), s.info().sessionIdHex());
                     assertTrue(client.stdoutText().contains("Extended master secret: yes"), client::describe);
+                }
+            }
+        }
+    }
+
+    @Test
+    void ourServer_refusesRenegotiationByOpensslClient() throws Exception {
+        try (ServerSocket listener = new ServerSocket(0, 1, LOOPBACK)) {
+            listener.setSoTimeout((int) TIMEOUT.toMillis());
+            // Not -quiet: s_client then reads commands from stdin; "R" renegotiates.
+            try (OpenSsl client = new OpenSsl(List.of("s_client", "-tls1_2",
+                    "-connect", "127.0.0.1:" + listener.getLocalPort(), "-cipher", "ADH-AES128-GCM-SHA256:@SECLEVEL=0"));
+                 Socket socket = listener.accept()) {
+                SecuritySession s = serverSession(new TlsSecurityProtocol(), socket);
+                try (SocketDriver d = new SocketDriver(socket, s)) {
+                    s.start();
+                    assertTrue(d.until(s::isEstablished, TIMEOUT), client::describe);
+                    int before = d.sentRecordTypes.size();
+                    client.write("R\n".getBytes(StandardCharsets.US_ASCII));
+                    SecurityFailure f = null;
+                    try {
+                        d.until(() -> false, Duration.ofSeconds(2));
+                    } catch (SecurityFailure e) {
+                        f = e;
+                    }
+                    List<Integer> after = d.sentRecordTypes.subList(before, d.sentRecordTypes.size());
+                    // Decision 7: one alert record (no_renegotiation), never a ServerHello; measured:
+                    // OpenSSL then aborts with a fatal handshake_failure.
+                    assertEquals(List.of(21), after);
+                    Fixtures.assertAlert(f, SecurityFailure.Kind.ALERT_RECEIVED, AlertDescription.handshake_failure,
+                            "handshake_failure");
+                    // Our ServerHello carried no session id, so there was nothing to resume anyway.
+                    assertTrue(client.stdoutText().contains("Session-ID: \n"), client::describe);
                 }
             }
         }

@@ -30,6 +30,8 @@ final class SocketDriver implements AutoCloseable {
     private final ByteBufAllocator alloc = PooledByteBufAllocator.DEFAULT;
     private final byte[] buf = new byte[16384];
     final ByteArrayOutputStream received = new ByteArrayOutputStream();
+    /** The TLS content type of every record we sent, in order (RFC 5246 §6.2.1). */
+    final java.util.List<Integer> sentRecordTypes = new java.util.ArrayList<>();
     boolean eof;
 
     SocketDriver(Socket socket, SecuritySession session) throws IOException {
@@ -48,6 +50,10 @@ final class SocketDriver implements AutoCloseable {
             try {
                 byte[] bytes = new byte[b.readableBytes()];
                 b.readBytes(bytes);
+                // The session hands out whole records; note their types for tests.
+                for (int i = 0; i + 5 <= bytes.length; i += 5 + (((bytes[i + 3] & 0xff) << 8) | (bytes[i + 4] & 0xff))) {
+                    sentRecordTypes.add(bytes[i] & 0xff);
+                }
                 out.write(bytes);
             } finally {
                 b.release();
