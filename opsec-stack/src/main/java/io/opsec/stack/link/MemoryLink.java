@@ -290,7 +290,8 @@ public final class MemoryLink {
             if (imp.bitsPerSecond() > 0) {
                 long start = Math.max(now, busyUntil);
                 if (imp.queueLimitBytes() > 0) {
-                    long backlogBytes = (start - now) * imp.bitsPerSecond() / 8_000_000_000L;
+                    // In double: a long product overflows once about 1 GiB is queued.
+                    long backlogBytes = (long) ((double) (start - now) * imp.bitsPerSecond() / 8e9);
                     if (backlogBytes + length > imp.queueLimitBytes()) {
                         queueOverflow++;
                         drop(packet, "queue full (" + backlogBytes + " bytes waiting)");
