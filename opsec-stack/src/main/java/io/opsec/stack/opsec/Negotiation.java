@@ -240,8 +240,12 @@ public final class Negotiation {
      */
     public Verdict onSegment(int flags, List<TcpOption> options) {
         boolean syn = (flags & 0x02) != 0;
-        if (syn || outcome instanceof NegotiationOutcome.Failed) {
+        boolean rst = (flags & 0x04) != 0;
+        if (syn || rst || outcome instanceof NegotiationOutcome.Failed) {
             return verdict();
+        }
+        if (initiator && !simultaneous && outcome instanceof NegotiationOutcome.Pending) {
+            return verdict(); // the initiator decides on the SYN-ACK, not before
         }
         List<OpsecOption> found = opsecOptions(options);
         if (outcome instanceof NegotiationOutcome.Pending) {
