@@ -170,6 +170,61 @@ final class ByteStream {
         }
     }
 
+    /**
+     * Application side, without blocking: queues as much of {@code data} as fits.
+     *
+     * @param data borrowed; its reader index advances past what was queued
+     * @return bytes queued (0 when full)
+     * @throws IOException when the stream is closed, finished or failed
+     */
+    int writeNow(ByteBuf data) throws IOException {
+        lock.lock();
+        int n;
+        try {
+            throwIfClosedOrFailed();
+            if (finished) {
+                throw new SocketException("Socket output is shutdown");
+            }
+            compactIfNeeded();
+            n = Math.min(data.readableBytes(), capacity - buf.readableBytes());
+            buf.writeBytes(data, n);
+        } finally {
+            lock.unlock();
+        }
+        if (n > 0) {
+            onChange.run();
+        }
+        return n;
+    }
+
+    /**
+     * Application side, without blocking: takes up to {@code max} bytes.
+     *
+     * @return a buffer the caller owns, or {@code null} when nothing is queued (see
+     *         {@link #isDrainedAndFinished()} for the end of the stream)
+     * @throws IOException when the stream failed and nothing is left to read
+     */
+    ByteBuf readNow(int max) throws IOException {
+        ByteBuf out;
+        lock.lock();
+        try {
+            if (closed) {
+                throw new SocketException("Socket closed");
+            }
+            if (!buf.isReadable()) {
+                throwIfClosedOrFailed();
+                return null;
+            }
+            int n = Math.min(max, buf.readableBytes());
+            out = Unpooled.buffer(n);
+            buf.readBytes(out, n);
+        } finally {
+            lock.unlock();
+        }
+        onChange.run();
+        return out;
+    }
+
     // ------------------------------------------------------------------ event-loop side
 
     /**

@@ -116,6 +116,9 @@ public final class OpsecSocket extends Socket {
         if (remote.isUnresolved()) {
             throw new UnknownHostException(remote.getHostName());
         }
+        if (!(remote.getAddress() instanceof java.net.Inet4Address)) {
+            throw new SocketException("Protocol family unavailable");
+        }
         Backend.Settings settings;
         int localPort;
         synchronized (stateLock) {

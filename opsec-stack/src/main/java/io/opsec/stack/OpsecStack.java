@@ -304,31 +304,17 @@ public final class OpsecStack implements AutoCloseable {
 
     private Backend.Conn connectBlocking(int localPort, InetSocketAddress remote, int timeoutMillis,
                                          Backend.Settings settings) throws IOException {
-        int remoteAddr = Ipv4Address.of(remote.getAddress());
         CompletableFuture<Conn> result = new CompletableFuture<>();
         StreamPump[] holder = new StreamPump[1];
         submit(now -> {
             try {
-                Negotiation n = newNegotiation(true, settings.mode(), remote.getPort());
-                OpsecExtension ext = new OpsecExtension(n, pathCache, remoteAddr, () -> lastNow);
-                if (pathCache.isBroken(remoteAddr, now)) {
-                    n.fallBackToPlainSyn();
-                }
-                TcpConnection tcp = endpoint.connect(remoteAddr, remote.getPort(), localPort, ext, now);
-                ext.bind(tcp);
-                tcp.setEvents(eventsFor(holder));
-                reservedPorts.remove(localPort);
-                tcp.setNoDelay(settings.noDelay(), now);
-                tcp.setKeepAlive(settings.keepAlive(), now);
-                StreamPump p = newPump(tcp, n, settings, holder);
-                p.onSettled(() -> {
+                startConnect(localPort, remote, settings, holder, p -> p.onSettled(() -> {
                     if (p.error() != null) {
                         result.completeExceptionally(p.error());
                     } else {
                         result.complete(new Conn(p));
                     }
-                });
-                markDirty(p);
+                }));
             } catch (RuntimeException e) {
                 result.completeExceptionally(new SocketException(e.getMessage()));
             }
@@ -351,6 +337,28 @@ public final class OpsecStack implements AutoCloseable {
             }
             throw new SocketException(String.valueOf(e.getCause()));
         }
+    }
+
+    /** Loop: sends the SYN and sets up the connection's pump. */
+    private Conn startConnect(int localPort, InetSocketAddress remote, Backend.Settings settings, StreamPump[] holder,
+                              java.util.function.Consumer<StreamPump> beforeFirstStep) {
+        long now = lastNow;
+        int remoteAddr = Ipv4Address.of(remote.getAddress());
+        Negotiation n = newNegotiation(true, settings.mode(), remote.getPort());
+        OpsecExtension ext = new OpsecExtension(n, pathCache, remoteAddr, () -> lastNow);
+        if (pathCache.isBroken(remoteAddr, now)) {
+            n.fallBackToPlainSyn();
+        }
+        TcpConnection tcp = endpoint.connect(remoteAddr, remote.getPort(), localPort, ext, now);
+        ext.bind(tcp);
+        tcp.setEvents(eventsFor(holder));
+        reservedPorts.remove(localPort);
+        tcp.setNoDelay(settings.noDelay(), now);
+        tcp.setKeepAlive(settings.keepAlive(), now);
+        StreamPump p = newPump(tcp, n, settings, holder);
+        beforeFirstStep.accept(p);
+        markDirty(p);
+        return new Conn(p);
     }
 
     /** The socket-side face of one connection; every command goes through the loop. */
@@ -383,7 +391,9 @@ public final class OpsecStack implements AutoCloseable {
 
         @Override
         public void close(boolean reset) {
-            pump.outbound.finish();
+            if (!reset) {
+                pump.outbound.finish(); // a reset must not race a FIN out first
+            }
             submitQuietly(now -> pump.close(reset, now));
             if (stopped) {
                 pump.inbound.close();
@@ -425,7 +435,16 @@ public final class OpsecStack implements AutoCloseable {
 
     // =================================================================== listeners
 
-    private final class ListenerState implements Backend.Listener {
+    /** What {@link OpsecListener} needs from a listener. */
+    interface ListenerHandle {
+        OpsecConnection pollConnection();
+
+        int port();
+
+        void close();
+    }
+
+    private final class ListenerState implements Backend.Listener, ListenerHandle {
         final int port;
         final int backlog;
         final Backend.Settings settings;
@@ -464,6 +483,17 @@ public final class OpsecStack implements AutoCloseable {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new java.io.InterruptedIOException("accept interrupted");
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        @Override
+        public OpsecConnection pollConnection() {
+            lock.lock();
+            try {
+                Conn c = ready.poll();
+                return c == null ? null : new OpsecConnection(c, c.pump);
             } finally {
                 lock.unlock();
             }
@@ -533,26 +563,30 @@ public final class OpsecStack implements AutoCloseable {
 
     private Backend.Listener listenBlocking(int port, int backlog, Backend.Settings settings) throws IOException {
         CompletableFuture<ListenerState> result = new CompletableFuture<>();
-        submit(now -> {
-            int p = port == 0 ? freePort() : port;
-            if (listeners.containsKey(p) || reservedPorts.contains(p)) {
-                result.completeExceptionally(new BindException("Address already in use"));
-                return;
-            }
-            ListenerState ls = new ListenerState(p, backlog, settings);
-            try {
-                // Each SYN gets its own negotiation, carried by the connection's extension.
-                ls.tcp = endpoint.listen(p, backlog, () -> new OpsecExtension(newNegotiation(false, settings.mode(), p),
-                        pathCache, 0, () -> lastNow));
-            } catch (IllegalStateException e) {
-                result.completeExceptionally(new BindException("Address already in use"));
-                return;
-            }
-            ls.tcp.setOnAcceptable(l -> ls.drainAccepts(lastNow));
-            listeners.put(p, ls);
-            result.complete(ls);
-        });
+        submit(now -> startListen(port, backlog, settings, result, now));
         return await(result);
+    }
+
+    /** Loop: opens a listener. */
+    private void startListen(int port, int backlog, Backend.Settings settings, CompletableFuture<ListenerState> result,
+                             long now) {
+        int p = port == 0 ? freePort() : port;
+        if (listeners.containsKey(p) || reservedPorts.contains(p)) {
+            result.completeExceptionally(new BindException("Address already in use"));
+            return;
+        }
+        ListenerState ls = new ListenerState(p, backlog, settings);
+        try {
+            // Each SYN gets its own negotiation, carried by the connection's extension.
+            ls.tcp = endpoint.listen(p, backlog, () -> new OpsecExtension(newNegotiation(false, settings.mode(), p),
+                    pathCache, 0, () -> lastNow));
+        } catch (IllegalStateException e) {
+            result.completeExceptionally(new BindException("Address already in use"));
+            return;
+        }
+        ls.tcp.setOnAcceptable(l -> ls.drainAccepts(lastNow));
+        listeners.put(p, ls);
+        result.complete(ls);
     }
 
     private static <T> T await(CompletableFuture<T> f) throws IOException {
@@ -567,6 +601,45 @@ public final class OpsecStack implements AutoCloseable {
             }
             throw new SocketException(String.valueOf(e.getCause()));
         }
+    }
+
+    // =================================================================== without blocking
+
+    /**
+     * Opens a connection without waiting for it: the handle reports when it is settled. For a
+     * stack on a {@linkplain Builder#manualClock() manual clock} call this from the thread that
+     * runs {@link #runOnce(long)}.
+     *
+     * @param mode this connection's OPSEC mode, or {@code null} for the stack's policy
+     */
+    public OpsecConnection open(InetSocketAddress remote, OpsecMode mode) throws IOException {
+        Backend.Settings settings = new Backend.Settings(mode, false, false, 0, 0);
+        CompletableFuture<Conn> made = new CompletableFuture<>();
+        LongConsumer cmd = now -> {
+            try {
+                made.complete(startConnect(0, remote, settings, new StreamPump[1], c -> { }));
+            } catch (RuntimeException e) {
+                made.completeExceptionally(new SocketException(e.getMessage()));
+            }
+        };
+        if (manual) {
+            cmd.accept(lastNow);
+        } else {
+            submit(cmd);
+        }
+        Conn c = await(made);
+        return new OpsecConnection(c, c.pump);
+    }
+
+    /** Listens without blocking; see {@link OpsecListener}. {@code mode} null means the policy. */
+    public OpsecListener listen(int port, OpsecMode mode) throws IOException {
+        Backend.Settings settings = new Backend.Settings(mode, false, false, 0, 0);
+        if (manual) {
+            CompletableFuture<ListenerState> r = new CompletableFuture<>();
+            startListen(port, OpsecServerSocket.DEFAULT_BACKLOG, settings, r, lastNow);
+            return new OpsecListener(await(r));
+        }
+        return new OpsecListener((ListenerState) listenBlocking(port, OpsecServerSocket.DEFAULT_BACKLOG, settings));
     }
 
     // =================================================================== closing

@@ -53,6 +53,9 @@ public final class Negotiation {
         this.proposal = (mode == OpsecMode.OFF || supported.length == 0) ? null : template.withProtocols(supported);
         if (mode == OpsecMode.OFF) {
             outcome = new NegotiationOutcome.Plain(PlainReason.LOCAL_POLICY);
+        } else if (supported.length == 0) {
+            // No security protocol installed: nothing to propose or select.
+            outcome = plainOrFail(PlainReason.LOCAL_POLICY);
         }
     }
 
@@ -154,8 +157,8 @@ public final class Negotiation {
      * we take the first of the peer's list that we support, honouring its preference).
      */
     public void onSyn(List<TcpOption> options) {
-        if (initiator || mode == OpsecMode.OFF) {
-            return;
+        if (initiator || !(outcome instanceof NegotiationOutcome.Pending)) {
+            return; // OFF, or nothing installed to select
         }
         List<OpsecOption> found = opsecOptions(options);
         if (found.isEmpty()) {
