@@ -240,7 +240,8 @@ final class StreamPump {
                 flushCipher(now); // handshake answers
             }
         }
-        if (!inputDone && tcp.readableBytes() == 0 && pendingPlain == null && tcp.isInputEnded()) {
+        if (!inputDone && tcp.readableBytes() == 0 && pendingPlain == null && tcp.isInputEnded()
+                && tcp.error() == null) { // a reset is not an end of stream: finishIfOver reports it
             if (session != null && !session.isInboundClosed()) {
                 session.networkEnded(false); // throws: truncation
             }
