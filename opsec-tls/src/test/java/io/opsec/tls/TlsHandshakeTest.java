@@ -144,6 +144,43 @@ class TlsHandshakeTest {
         assertEquals(100, p.receivedByB.size());
     }
 
+    @Test
+    void receiveFromNetwork_borrowsWithoutWriting_evenThoughTheEngineDecryptsInPlace() throws Exception {
+        Pump p = established(ANON, ANON);
+        send(p.client, "secret words".getBytes());
+        byte[] wire = Fixtures.drainNetwork(p.client);
+        io.netty.buffer.ByteBuf heap = PooledByteBufAllocator.DEFAULT.heapBuffer(wire.length).writeBytes(wire);
+        try {
+            p.server.receiveFromNetwork(heap);
+            assertFalse(heap.isReadable(), "all bytes consumed");
+            assertEquals(1, heap.refCnt(), "not released");
+            byte[] after = new byte[wire.length];
+            heap.getBytes(0, after);
+            assertArrayEquals(wire, after, "the caller's ciphertext is untouched");
+        } finally {
+            heap.release();
+        }
+        p.run();
+        assertEquals("secret words", p.receivedByB.toString());
+    }
+
+    @Test
+    void keyLogFile_appendsWholeLines() throws Exception {
+        java.nio.file.Path file = java.nio.file.Files.createTempFile("keylog", ".txt");
+        try {
+            TlsSecurityProtocol logging = TlsSecurityProtocol.builder().keyLog(file).build();
+            established(logging, ANON);
+            established(ANON, logging);
+            java.util.List<String> lines = java.nio.file.Files.readAllLines(file);
+            assertEquals(2, lines.size());
+            for (String line : lines) {
+                assertTrue(line.matches("CLIENT_RANDOM [0-9a-f]{64} [0-9a-f]{96}"), line);
+            }
+        } finally {
+            java.nio.file.Files.deleteIfExists(file);
+        }
+    }
+
     @ParameterizedTest(name = "anonymous suite 0x{0}")
     @ValueSource(strings = {"00A6", "00A7", "0034", "003A", "006C", "006D"})
     void everyAnonymousSuite_negotiatesWhenForced(String hex) throws Exception {
