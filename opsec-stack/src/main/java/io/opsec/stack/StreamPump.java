@@ -146,7 +146,7 @@ final class StreamPump {
     private void settle(long now) throws SecurityFailure {
         TcpError tcpError = tcp.error();
         if (tcpError != null) {
-            end(tcpException(tcpError, false));
+            end(negotiationFailure() != null ? negotiationFailure() : tcpException(tcpError, false));
             return;
         }
         if (!tcp.state().isSynchronized()) {
@@ -328,7 +328,7 @@ final class StreamPump {
     private void finishIfOver() {
         TcpError e = tcp.error();
         if (e != null) {
-            IOException ex = tcpException(e, settled);
+            IOException ex = negotiationFailure() != null ? negotiationFailure() : tcpException(e, settled);
             if (session != null && !session.isFailed() && !session.isInboundClosed()) {
                 try {
                     session.networkEnded(e == TcpError.RESET);
@@ -342,6 +342,14 @@ final class StreamPump {
         if (tcp.isClosed()) {
             end(null);
         }
+    }
+
+    /** The negotiation's own failure (it made TCP abort), or {@code null}. */
+    private IOException negotiationFailure() {
+        if (negotiation.outcome() instanceof NegotiationOutcome.Failed f) {
+            return new SocketException("OPSEC negotiation failed: " + f.reason());
+        }
+        return null;
     }
 
     private void securityFailed(SecurityFailure f, long now) {
