@@ -185,6 +185,51 @@ class PcapTapTest {
     }
 
     @Test
+    void tap_isBuffered_untilFlushed() throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (MemoryLink.Pair wire = MemoryLink.pair()) {
+            PcapTap tap = PcapTap.builder(wire.a()).stream(out).build();
+            tap.transmit(bytes("4500"), 0);
+            assertEquals(0, out.size(), "buffered");
+            tap.flush();
+            assertEquals(24 + 16 + 2, out.size());
+            wire.b().receive(0).release();
+            tap.close();
+        }
+    }
+
+    @Test
+    void tap_builderOptions_reachTheFile() throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (MemoryLink.Pair wire = MemoryLink.pair()) {
+            PcapTap tap = PcapTap.builder(wire.a()).stream(out).resolution(PcapWriter.Resolution.MICROS)
+                    .snaplen(3).build();
+            tap.transmit(bytes("45000014"), 2_000_500_000L);
+            tap.close();
+            wire.b().receive(2_000_500_000L).release();
+        }
+        ByteBuffer b = ByteBuffer.wrap(out.toByteArray());
+        assertEquals(PcapWriter.MAGIC_MICROS, b.getInt(0));
+        assertEquals(3, b.getInt(16));
+        assertEquals(2, b.getInt(24));
+        assertEquals(500, b.getInt(28));                   // 500_000 ns in microseconds
+        assertEquals(3, b.getInt(32));
+        assertEquals(4, b.getInt(36));
+    }
+
+    @Test
+    void tap_passesTheWakeupToTheInnerLink() throws IOException {
+        try (MemoryLink.Pair wire = MemoryLink.pair()) {
+            PcapTap tap = PcapTap.builder(wire.a()).stream(new ByteArrayOutputStream()).build();
+            int[] woken = {0};
+            tap.onArrival(() -> woken[0]++);
+            wire.b().transmit(bytes("45"), 0);
+            assertEquals(1, woken[0]);
+            tap.close();
+        }
+    }
+
+    @Test
     void builder_needsExactlyOneTarget() {
         try (MemoryLink.Pair wire = MemoryLink.pair()) {
             assertThrows(IllegalStateException.class, () -> PcapTap.builder(wire.a()).build());
