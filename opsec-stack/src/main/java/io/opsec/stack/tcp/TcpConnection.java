@@ -158,7 +158,9 @@ public final class TcpConnection {
         }
         this.rcvWscale = wscale;
         this.smss = cfg.mss();
-        this.cc = cfg.congestion().create(smss, initialWindow(smss));
+        this.cc = cfg.congestion().create(smss, initialWindow(smss));        if (ext != null) {
+            ext.attach(this);
+        }
     }
 
     private static long initialWindow(int smss) {
@@ -701,7 +703,7 @@ public final class TcpConnection {
             if (skip >= payloadLen) {
                 data = data.slice(data.readerIndex() + payloadLen, 0);
                 if (skip > payloadLen) {
-                    finHere = finHere && false; // the FIN too lies before RCV.NXT: a duplicate
+                    finHere = false; // the FIN too lies before RCV.NXT: a duplicate
                 }
             } else {
                 data = data.slice(data.readerIndex() + skip, payloadLen - skip);
@@ -1242,7 +1244,8 @@ public final class TcpConnection {
         long usable = sndWnd - SeqNum.diff(sndNxt, sndUna);
         if (usable > 0 && unsent > 0) {
             // The window opened a little: send what fits, overriding SWS avoidance (§3.8.6.2.1).
-            sendNewData((int) Math.min(Math.min(usable, unsent), maxPayload(now)), now);
+            List<TcpOption> opts = segmentOptions(now, true);
+            sendNewData((int) Math.min(Math.min(usable, unsent), maxPayload(opts)), opts, now);
         } else {
             // DEVIATION: like Linux, the probe is an ACK with SEQ = SND.UNA - 1 and no data (it
             // elicits an ACK with the window) rather than one byte of new data beyond the window.
@@ -1304,8 +1307,7 @@ public final class TcpConnection {
             return;
         }
         boolean sent = false;
-        if (state != TcpState.TIME_WAIT && state != TcpState.FIN_WAIT_2 && state != TcpState.CLOSE_WAIT
-                || (state == TcpState.CLOSE_WAIT)) {
+        if (state != TcpState.TIME_WAIT && state != TcpState.FIN_WAIT_2) {
             sent = sendLoop(now);
         }
         if (state == TcpState.CLOSED) {
@@ -1343,7 +1345,8 @@ public final class TcpConnection {
             }
             long wndRoom = sndWnd - SeqNum.diff(sndNxt, sndUna);
             long cwndRoom = cc.cwnd() - pipe();
-            int maxPay = maxPayload(now);
+            List<TcpOption> opts = segmentOptions(now, true);
+            int maxPay = maxPayload(opts);
             long len = Math.min(unsent, Math.min(Math.max(0, wndRoom), Math.max(0, cwndRoom)));
             len = Math.min(len, maxPay);
             if (unsent > 0 && len <= 0) {
@@ -1373,7 +1376,7 @@ public final class TcpConnection {
                     break;
                 }
             }
-            sendNewData((int) len, now);
+            sendNewData((int) len, opts, now);
             sent = true;
             if (finSent && SeqNum.ge(sndNxt, finSeq() + 1)) {
                 break;
@@ -1383,12 +1386,12 @@ public final class TcpConnection {
     }
 
     /** The most payload a segment may carry now: the effective MSS less this segment's options. */
-    private int maxPayload(long now) {
-        int optLen = TcpOptions.paddedLength(segmentOptions(now, true));
+    private int maxPayload(List<TcpOption> opts) {
+        int optLen = TcpOptions.paddedLength(opts);
         return Math.max(1, Math.min(peerMss, cfg.mss()) - optLen);
     }
 
-    private void sendNewData(int len, long now) {
+    private void sendNewData(int len, List<TcpOption> opts, long now) {
         int offset = SeqNum.diff(sndNxt, queueSeq);
         boolean fin = outputShutdown && !finSent && offset + len == sendQueue.size()
                 && state != TcpState.ESTABLISHED && state != TcpState.CLOSE_WAIT;
@@ -1408,7 +1411,7 @@ public final class TcpConnection {
             rttSeq = sndNxt;
             rttStart = now;
         }
-        emit(sndNxt, flags, payload, segmentOptions(now, true), advertisedWindowField(), now);
+        emit(sndNxt, flags, payload, opts, advertisedWindowField(), now);
         sndNxt += len + (fin ? 1 : 0);
         if (fin) {
             finSent = true;
@@ -1442,7 +1445,8 @@ public final class TcpConnection {
             return false;
         }
         int holeEnd = SeqNum.min(scoreboard.nextSacked(seq, lostEnd), lostEnd);
-        int maxPay = maxPayload(now);
+        List<TcpOption> opts = segmentOptions(now, true);
+        int maxPay = maxPayload(opts);
         int dataEnd = finSeq();
         int len = Math.min(SeqNum.diff(holeEnd, seq), maxPay);
         boolean fin = false;
@@ -1457,7 +1461,7 @@ public final class TcpConnection {
         }
         ByteBuf payload = dataLen > 0 ? sendQueue.slice(SeqNum.diff(seq, queueSeq), dataLen) : null;
         int flags = TcpFlags.ACK | (fin ? TcpFlags.FIN : 0);
-        emit(seq, flags, payload, segmentOptions(now, true), advertisedWindowField(), now);
+        emit(seq, flags, payload, opts, advertisedWindowField(), now);
         endpoint.stats.segmentsRetransmitted++;
         highRxt = seq + dataLen + (fin ? 1 : 0);
         if (rttTiming && SeqNum.le(seq, rttSeq) && SeqNum.lt(rttSeq, highRxt)) {
@@ -1509,6 +1513,8 @@ public final class TcpConnection {
             if (!extra.isEmpty()) {
                 if (TcpOptions.length(o) + TcpOptions.length(extra) <= TcpOptions.MAX_LENGTH) {
                     o.addAll(extra);
+                } else {
+                    log.warn("{}: extension options {} do not fit beside {}", this, extra, o);
                 }
             }
         }

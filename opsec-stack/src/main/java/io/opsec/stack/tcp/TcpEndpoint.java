@@ -328,17 +328,17 @@ public final class TcpEndpoint implements AutoCloseable {
             return; // like Linux: the peer's SYN retransmission tries again
         }
         TcpExtension ext = l.extensions == null ? null : l.extensions.get();
-        if (ext != null && ext.onSegment(h, seg.payloadLength(), TcpState.LISTEN) == TcpExtension.Verdict.ABORT) {
-            stats.extensionAborts++;
-            sendRst(localAddr, h.destinationPort(), seg.ip().source(), h.sourcePort(), 0,
-                    h.seq() + 1 + seg.payloadLength(), true);
-            return;
-        }
         int remoteAddr = seg.ip().source();
         int iss = isn().isn(localAddr, l.port, remoteAddr, h.sourcePort(), now);
         int tsOffset = isn().timestampOffset(localAddr, l.port, remoteAddr, h.sourcePort());
         TcpConnection c = new TcpConnection(this, cfg, localAddr, l.port, remoteAddr, h.sourcePort(), false, ext, iss,
                 tsOffset);
+        if (ext != null && ext.onSegment(h, seg.payloadLength(), TcpState.LISTEN) == TcpExtension.Verdict.ABORT) {
+            stats.extensionAborts++;
+            sendRst(localAddr, h.destinationPort(), remoteAddr, h.sourcePort(), 0,
+                    h.seq() + 1 + seg.payloadLength(), true);
+            return; // the connection was never entered anywhere and holds no memory
+        }
         c.listener = l;
         l.halfOpen++;
         conns.put(key, c);

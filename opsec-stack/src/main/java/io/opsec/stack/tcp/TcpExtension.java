@@ -26,6 +26,13 @@ public interface TcpExtension {
     }
 
     /**
+     * Called once when the connection is created, before any other method, so the extension can
+     * read the connection later (its {@link TcpConnection#info()}: for instance whether SND.UNA
+     * has passed ISS + 1, that is, whether the peer has acknowledged data).
+     */
+    default void attach(TcpConnection connection) {}
+
+    /**
      * Extra options for our SYN. {@code attempt} is 0 for the first transmission and counts the
      * retransmissions after it, so the extension can stop proposing after a few timeouts (the
      * fallback Linux uses for TFO when a path drops SYNs with unknown options). The result is
@@ -47,9 +54,10 @@ public interface TcpExtension {
 
     /**
      * Extra options for a non-SYN segment we are about to send (the handshake-completing ACK,
-     * data, pure ACKs, FIN). Called for every such segment; return an empty list when done
-     * echoing. Options that do not fit beside timestamps and SACK blocks are still sent:
-     * TCP drops SACK blocks first to make room.
+     * data, pure ACKs, FIN). Called as each such segment is built, and possibly for one that is
+     * then held back (Nagle, window), so it should not count calls as segments sent; return an
+     * empty list when done echoing. SACK blocks give way to these options within the 40 bytes;
+     * options that do not fit beside timestamps are left out (and logged).
      */
     default List<TcpOption> segmentOptions() {
         return List.of();

@@ -228,7 +228,7 @@ final class TcpFixture implements AutoCloseable {
 
         Seg flags(int f) { flags = f; return this; }
         Seg seq(int s) { seq = s; return this; }
-        Seg ack(int a) { ack = a; if (flags == null) flags = ACK; return this; }
+        Seg ack(int a) { ack = a; return this; }
         Seg win(int w) { win = w; return this; }
         Seg opts(List<TcpOption> o) { opts = o; return this; }
         Seg opts(TcpOption... o) { opts = List.of(o); return this; }
