@@ -1,12 +1,15 @@
 package io.opsec.examples;
 
+import io.netty.buffer.ByteBuf;
 import io.opsec.stack.OpsecSocket;
 import io.opsec.stack.OpsecStack;
 import io.opsec.stack.SecurityStatus;
-import io.opsec.stack.link.Impairments;
 import io.opsec.stack.link.Link;
 import io.opsec.stack.link.MemoryLink;
+import io.opsec.stack.link.Middlebox;
 import io.opsec.stack.link.Middleboxes;
+import io.opsec.stack.link.PcapTap;
+import io.opsec.tls.TlsSecurityProtocol;
 import io.opsec.stack.opsec.OpsecMode;
 import io.opsec.stack.wire.Ipv4Address;
 import io.opsec.stack.wire.TcpOptions;
@@ -64,6 +67,10 @@ final class DemoCommand implements Callable<Integer> {
             description = "Where to write the capture. Default: ${DEFAULT-VALUE}.")
     Path pcap;
 
+    @Option(names = "--keylog", paramLabel = "FILE",
+            description = "Also write the TLS secrets as an NSS key log, so Wireshark can decrypt the capture.")
+    Path keylog;
+
     @Option(names = "--message", paramLabel = "TEXT", defaultValue = "Hello over OPSEC!",
             description = "What the client sends to the echo server.")
     String message;
@@ -74,81 +81,161 @@ final class DemoCommand implements Callable<Integer> {
             throw new Main.UsageError("--loss must be between 0 and 0.5, not " + loss);
         }
         PrintWriter out = spec.commandLine().getOut();
-        MemoryLink.Builder wire = MemoryLink.builder().seed(seed);
-        if (loss > 0) {
-            wire.impairments(Impairments.builder().loss(loss).build());
-        }
+        Object printLock = new Object();
         TcpOptions.Codec codec = TcpOptions.Codec.DEFAULT;
+        // Losses and stripping are done by middleboxes that say what they did, so the ladder can
+        // show a newcomer every segment that was dropped or changed on the way.
+        java.util.Random random = new java.util.Random(seed);
+        Middlebox aToB = lossy(random, printLock, out, "client's");
+        Middlebox bToA = lossy(random, printLock, out, "server's");
         if (strip == Strip.syn) {
-            wire.middleboxAToB(Middleboxes.stripOpsec(Middleboxes.syn(), codec));
+            aToB = aToB.andThen(noting(Middleboxes.stripOpsec(Middleboxes.syn(), codec), printLock, out));
         } else if (strip == Strip.synack) {
-            wire.middleboxBToA(Middleboxes.stripOpsec(Middleboxes.synAck(), codec));
+            bToA = bToA.andThen(noting(Middleboxes.stripOpsec(Middleboxes.synAck(), codec), printLock, out));
         } else if (strip == Strip.ack) {
-            wire.middleboxAToB(Middleboxes.stripOpsec(Middleboxes.handshakeAck(), codec));
+            aToB = aToB.andThen(noting(Middleboxes.stripOpsec(Middleboxes.handshakeAck(), codec), printLock, out));
         }
+        MemoryLink.Builder wire = MemoryLink.builder().seed(seed).middleboxAToB(aToB).middleboxBToA(bToA);
         MemoryLink.Pair pair = wire.build();
 
         long start = System.nanoTime();
         Ladder ladder = new Ladder(Ipv4Address.parse(CLIENT), start);
-        Object printLock = new Object();
-        int[] segments = {0};
-        try (PcapWriter capture = PcapWriter.open(pcap)) {
-            Link clientLink = new WatchLink(pair.a(), (packet, now, sent) -> {
-                synchronized (printLock) {
-                    segments[0]++;
-                    capture.write(packet, now - start);
-                    if (sent) {
-                        out.println(ladder.line(packet, now, codec));
-                    }
-                }
-            });
-            Link serverLink = new WatchLink(pair.b(), (packet, now, sent) -> {
+        int[] packets = {0};
+        Link clientLink = PcapTap.toFile(new WatchLink(pair.a(), (packet, now, sent) -> {
+            synchronized (printLock) {
+                packets[0]++;
                 if (sent) {
-                    synchronized (printLock) {
-                        out.println(ladder.line(packet, now, codec));
-                    }
+                    out.println(ladder.line(packet, now, codec));
                 }
-            });
-            out.println("opsec demo: two stacks on an in-memory wire"
-                    + (loss > 0 ? String.format(", %.1f%% loss each way (seed %d)", loss * 100, seed) : "")
-                    + (strip != null ? ", a middlebox strips OPSEC from the " + stripName() : "")
-                    + (peerWithoutOpsec ? ", the server does not speak OPSEC" : ""));
-            out.println();
-            out.println(ladder.header("client " + CLIENT, "server " + SERVER + ":" + PORT));
-            out.flush();
-
-            try (OpsecStack client = OpsecStack.builder().name("client").address(CLIENT).link(clientLink).build();
-                 OpsecStack server = OpsecStack.builder().name("server").address(SERVER).link(serverLink)
-                         .opsecMode(peerWithoutOpsec ? OpsecMode.OFF : OpsecMode.OPPORTUNISTIC).build();
-                 ServerSocket listener = server.serverSocketFactory().createServerSocket(PORT)) {
-                CompletableFuture<SecurityStatus> served = CompletableFuture.supplyAsync(() -> echoOnce(listener));
-                byte[] reply;
-                SecurityStatus clientStatus;
-                try (Socket s = client.socketFactory().createSocket(SERVER, PORT)) {
-                    s.setSoTimeout(30_000);
-                    clientStatus = ((OpsecSocket) s).security();
-                    note(out, printLock, "client connected: " + clientStatus);
-                    OutputStream os = s.getOutputStream();
-                    os.write(message.getBytes(StandardCharsets.UTF_8));
-                    s.shutdownOutput();
-                    note(out, printLock, "client sent " + message.length() + " bytes and half-closed");
-                    reply = s.getInputStream().readAllBytes();
-                    note(out, printLock, "client read the echo: \"" + new String(reply, StandardCharsets.UTF_8) + "\"");
-                }
-                SecurityStatus serverStatus = served.get(30, TimeUnit.SECONDS);
-                // Let the last segments of the close cross the wire before the stacks go.
-                awaitQuiet(pair, 500);
-                synchronized (printLock) {
-                    out.println();
-                    out.println("client: opsec: " + clientStatus);
-                    out.println("server: opsec: " + serverStatus);
-                    out.println("echo:   " + (new String(reply, StandardCharsets.UTF_8).equals(message) ? "matches" : "DIFFERS"));
-                    out.println("wrote " + segments[0] + " packets to " + pcap + " (open it with wireshark or tshark -r)");
-                    out.flush();
-                }
-                return new String(reply, StandardCharsets.UTF_8).equals(message) ? 0 : Main.EXIT_FAILURE;
             }
+        }), pcap);
+        Link serverLink = new WatchLink(pair.b(), (packet, now, sent) -> {
+            if (sent) {
+                synchronized (printLock) {
+                    out.println(ladder.line(packet, now, codec));
+                }
+            }
+        });
+        TlsSecurityProtocol.Builder tls = TlsSecurityProtocol.builder();
+        if (keylog != null) {
+            tls.keyLog(keylog);
         }
+        TlsSecurityProtocol protocol = tls.build();
+        out.println("opsec demo: two stacks on an in-memory wire"
+                + (loss > 0 ? String.format(", %.1f%% loss each way (seed %d)", loss * 100, seed) : "")
+                + (strip != null ? ", a middlebox strips OPSEC from the " + stripName() : "")
+                + (peerWithoutOpsec ? ", the server does not speak OPSEC" : ""));
+        out.println();
+        out.println(ladder.header("client " + CLIENT, "server " + SERVER + ":" + PORT));
+        out.flush();
+
+        try (OpsecStack client = OpsecStack.builder().name("client").address(CLIENT).link(clientLink)
+                     .securityProtocol(protocol).build();
+             OpsecStack server = OpsecStack.builder().name("server").address(SERVER).link(serverLink)
+                     .securityProtocol(protocol)
+                     .opsecMode(peerWithoutOpsec ? OpsecMode.OFF : OpsecMode.OPPORTUNISTIC).build();
+             ServerSocket listener = server.serverSocketFactory().createServerSocket(PORT)) {
+            CompletableFuture<SecurityStatus> served = CompletableFuture.supplyAsync(() -> echoOnce(listener));
+            byte[] reply = null;
+            SecurityStatus clientStatus = null;
+            String failure = null;
+            try (Socket s = client.socketFactory().createSocket(SERVER, PORT)) {
+                s.setSoTimeout(30_000);
+                clientStatus = ((OpsecSocket) s).security();
+                note(out, printLock, "client: connect() returned: TCP handshake done, OPSEC "
+                        + (clientStatus.isSecured() ? "agreed on TLS, TLS handshake done" : "not agreed"));
+                note(out, printLock, "client: opsec: " + clientStatus);
+                OutputStream os = s.getOutputStream();
+                os.write(message.getBytes(StandardCharsets.UTF_8));
+                s.shutdownOutput();
+                note(out, printLock, "client sent " + message.length() + " bytes and half-closed");
+                reply = s.getInputStream().readAllBytes();
+                note(out, printLock, "client read the echo: \"" + new String(reply, StandardCharsets.UTF_8) + "\"");
+            } catch (java.io.IOException e) {
+                failure = e.getMessage();
+                note(out, printLock, "client: the connection failed: " + failure);
+            }
+            String serverSummary;
+            try {
+                serverSummary = "opsec: " + served.get(failure == null ? 30 : 2, TimeUnit.SECONDS);
+            } catch (java.util.concurrent.ExecutionException e) {
+                serverSummary = "the connection failed: " + e.getCause().getMessage();
+            } catch (java.util.concurrent.TimeoutException e) {
+                serverSummary = "the connection failed before accept() could return it";
+            }
+            // Let the last segments of the close cross the wire before the stacks go.
+            awaitQuiet(pair, 500);
+            boolean echoed = reply != null && new String(reply, StandardCharsets.UTF_8).equals(message);
+            synchronized (printLock) {
+                out.println();
+                out.println("client: " + (clientStatus != null && failure == null ? "opsec: " + clientStatus
+                        : "the connection failed: " + failure));
+                out.println("server: " + serverSummary);
+                out.println("echo:   " + (echoed ? "matches" : "did not complete"));
+                out.println("wrote " + packets[0] + " packets to " + pcap + " (open it with wireshark or tshark -r "
+                        + pcap + ")" + (keylog != null ? "; TLS secrets in " + keylog : ""));
+                out.println();
+                out.println(failure != null ? explainFailure(failure) : explanation(clientStatus));
+                out.flush();
+            }
+            return echoed ? 0 : Main.EXIT_FAILURE;
+        }
+    }
+
+    private String explainFailure(String failure) {
+        return String.join(System.lineSeparator(),
+                "What happened: the connection failed loudly (" + failure + ").",
+                strip == Strip.ack
+                        ? "The server saw no echo on the completing ACK and settled as plain; the client, which had seen\n"
+                        + "the selection, settled as secured and sent TLS with the echo on it. Seeing OPSEC on a connection\n"
+                        + "it had settled as plain, the server reset it rather than hand TLS bytes to its application."
+                        : "When the two ends might disagree about the connection's security, it is reset rather than run.",
+                "This is rule 3 of docs/negotiation.md: both secured, both plain, or a loud failure.");
+    }
+
+    /** Drops each packet with probability {@code loss}, saying so in the ladder. */
+    private Middlebox lossy(java.util.Random random, Object lock, PrintWriter out, String whose) {
+        return (packet, now) -> {
+            if (loss > 0 && random.nextDouble() < loss) {
+                synchronized (lock) {
+                    out.println("            ~~ the wire lost the " + whose + " segment above");
+                }
+                packet.release();
+                return null;
+            }
+            return packet;
+        };
+    }
+
+    /** Wraps a middlebox so that a packet it changed is reported in the ladder. */
+    private static Middlebox noting(Middlebox inner, Object lock, PrintWriter out) {
+        return (packet, now) -> {
+            int before = packet.readableBytes();
+            ByteBuf result = inner.process(packet, now);
+            if (result == null || result.readableBytes() != before) {
+                synchronized (lock) {
+                    out.println("            ~~ a middlebox stripped the OPSEC option from the segment above");
+                }
+            }
+            return result;
+        };
+    }
+
+    /** A few sentences on what the ladder showed, for a newcomer. */
+    private String explanation(SecurityStatus client) {
+        if (client.isSecured()) {
+            return String.join(System.lineSeparator(),
+                    "What happened: the SYN proposed OPSEC protocol 'tls' (kind 253, experiment id 0x05EC), the SYN-ACK",
+                    "selected it and the ACK echoed it. The TLS 1.2 handshake then ran as ordinary TCP data (the",
+                    "first segments with payload), and only after it did the echo cross, as encrypted records.",
+                    "Both ends report the same session id: compare it out of band to rule out a man in the middle.",
+                    "Try --strip synack, --peer-without-opsec or --loss 0.1 to see the other cases.");
+        }
+        return String.join(System.lineSeparator(),
+                "What happened: the connection runs as plain TCP (" + client.plainReason().map(r -> r.description())
+                        .orElse("unknown") + ").",
+                "Nobody's data was lost or misread: when the two ends cannot both secure a connection, both run",
+                "plain TCP, or the connection is reset. See docs/negotiation.md for the full decision table.");
     }
 
     private String stripName() {
@@ -188,7 +275,7 @@ final class DemoCommand implements Callable<Integer> {
             s.getOutputStream().write(got.toByteArray());
             return ((OpsecSocket) s).security();
         } catch (Exception e) {
-            throw new IllegalStateException("echo server: " + e.getMessage(), e);
+            throw new IllegalStateException(e.getMessage(), e);
         }
     }
 }

@@ -88,14 +88,22 @@ public final class Ladder {
                 if (o instanceof TcpOption.Eol) {
                     continue;
                 }
-                j.add(option(o, h.flags()));
+                j.add(option(o, h.flags(), isn.get(back)));
             }
             sb.append(j);
         }
         return sb.toString();
     }
 
-    private static String option(TcpOption o, int flags) {
+    private static String option(TcpOption o, int flags, Integer peerIsn) {
+        if (o instanceof TcpOption.Sack sack && peerIsn != null) {
+            // SACK blocks name the peer's sequence space: show them relative to its ISN too.
+            StringJoiner j = new StringJoiner(" ", "sack ", "");
+            for (TcpOption.SackBlock b : sack.blocks()) {
+                j.add(Integer.toUnsignedString(b.left() - peerIsn) + "-" + Integer.toUnsignedString(b.right() - peerIsn));
+            }
+            return j.toString();
+        }
         if (o instanceof OpsecOption op) {
             String role = (flags & TcpFlags.SYN) != 0
                     ? ((flags & TcpFlags.ACK) != 0 ? "selection" : "proposal") : "echo";

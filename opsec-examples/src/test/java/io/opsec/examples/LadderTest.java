@@ -43,6 +43,15 @@ class LadderTest {
     }
 
     @Test
+    void sackBlocks_areRelativeToThePeersIsn() {
+        Ladder l = new Ladder(C, 0);
+        line(l, S, C, TcpHeader.of(7, 49152, 1000, 0, TcpFlags.SYN, 100, List.of()), 0);
+        assertEquals("     0.000  ACK seq 0 ack 101 win 100 <sack 201-301> --->",
+                line(l, C, S, TcpHeader.of(49152, 7, 0, 1101, TcpFlags.ACK, 100, List.of(
+                        new TcpOption.Sack(List.of(new TcpOption.SackBlock(1201, 1301))))), 0));
+    }
+
+    @Test
     void garbage_isShownWithItsReason() {
         Ladder l = new Ladder(C, 0);
         ByteBuf b = Unpooled.wrappedBuffer(new byte[] {0x60, 0, 0});
