@@ -471,6 +471,8 @@ def build():
                   h("050a000000010000"), "OPTION_OVERRUN")
     v.bad_options("malformed-mss-length-2", "MSS with length 2.", h("02020101"), "OPTION_MSS_LENGTH")
     v.bad_options("malformed-mss-length-3", "MSS with length 3.", h("02030501"), "OPTION_MSS_LENGTH")
+    v.bad_options("malformed-mss-length-5", "MSS with length 5 (one byte too many).", h("020505b400" + "010101"),
+                  "OPTION_MSS_LENGTH")
     v.bad_options("malformed-mss-length-6", "MSS with length 6.", h("020605b40000" + "0101"), "OPTION_MSS_LENGTH")
     v.bad_options("malformed-wscale-length-2", "Window scale with length 2.", h("03020101"), "OPTION_WSCALE_LENGTH")
     v.bad_options("malformed-wscale-length-4", "Window scale with length 4.", h("03040700"), "OPTION_WSCALE_LENGTH")
@@ -480,6 +482,10 @@ def build():
                   "OPTION_SACK_PERMITTED_LENGTH")
     v.bad_options("malformed-timestamps-length-8", "Timestamps with length 8.", h("0808000000010000"),
                   "OPTION_TIMESTAMPS_LENGTH")
+    v.bad_options("malformed-timestamps-length-9", "Timestamps with length 9 (one byte short).",
+                  h("0809" + "00" * 7 + "010101"), "OPTION_TIMESTAMPS_LENGTH")
+    v.bad_options("malformed-timestamps-length-11", "Timestamps with length 11 (one byte too many).",
+                  h("080b" + "00" * 9 + "01"), "OPTION_TIMESTAMPS_LENGTH")
     v.bad_options("malformed-timestamps-length-12", "Timestamps with length 12.", h("080c" + "00" * 10),
                   "OPTION_TIMESTAMPS_LENGTH")
     v.bad_options("malformed-timestamps-length-2", "Timestamps with length 2.", h("08020101"),

@@ -99,11 +99,14 @@ class TcpOptionsTest {
         assertEquals(ParseError.OPTION_OVERRUN, parse("63280000").error());
         assertEquals(ParseError.OPTION_MSS_LENGTH, parse("02030501").error());
         assertEquals(ParseError.OPTION_MSS_LENGTH, parse("020605b400000101").error());
+        assertEquals(ParseError.OPTION_MSS_LENGTH, parse("020505b400010101").error());
         assertEquals(ParseError.OPTION_WSCALE_LENGTH, parse("03020101").error());
         assertEquals(ParseError.OPTION_WSCALE_LENGTH, parse("03040700").error());
         assertEquals(ParseError.OPTION_SACK_PERMITTED_LENGTH, parse("04030001").error());
         assertEquals(ParseError.OPTION_TIMESTAMPS_LENGTH, parse("0808000000010000").error());
         assertEquals(ParseError.OPTION_TIMESTAMPS_LENGTH, parse("080c" + "00".repeat(10)).error());
+        assertEquals(ParseError.OPTION_TIMESTAMPS_LENGTH, parse("0809" + "00".repeat(7) + "010101").error());
+        assertEquals(ParseError.OPTION_TIMESTAMPS_LENGTH, parse("080b" + "00".repeat(9) + "01").error());
         assertEquals(ParseError.OPTION_SACK_LENGTH, parse("05020101").error());
         assertEquals(ParseError.OPTION_SACK_LENGTH, parse("050b" + "00".repeat(9) + "01").error());
         assertEquals(ParseError.OPTION_SACK_LENGTH, parse("0528" + "00".repeat(38)).error());
