@@ -613,11 +613,19 @@ public final class OpsecStack implements AutoCloseable {
      * @param mode this connection's OPSEC mode, or {@code null} for the stack's policy
      */
     public OpsecConnection open(InetSocketAddress remote, OpsecMode mode) throws IOException {
+        return open(0, remote, mode);
+    }
+
+    /**
+     * As {@link #open(InetSocketAddress, OpsecMode)}, from a chosen local port (0 for an ephemeral
+     * one): two stacks opening to each other's ports at once make a simultaneous open.
+     */
+    public OpsecConnection open(int localPort, InetSocketAddress remote, OpsecMode mode) throws IOException {
         Backend.Settings settings = new Backend.Settings(mode, false, false, 0, 0);
         CompletableFuture<Conn> made = new CompletableFuture<>();
         LongConsumer cmd = now -> {
             try {
-                made.complete(startConnect(0, remote, settings, new StreamPump[1], c -> { }));
+                made.complete(startConnect(localPort, remote, settings, new StreamPump[1], c -> { }));
             } catch (RuntimeException e) {
                 made.completeExceptionally(new SocketException(e.getMessage()));
             }
