@@ -61,10 +61,12 @@ public record Ipv4Header(int headerLength, int tos, int totalLength, int identif
         return moreFragments() || fragmentOffset() != 0;
     }
 
+    /** Don't Fragment is set. */
     public boolean dontFragment() {
         return (flagsAndFragment & Ipv4Packet.FLAG_DF) != 0;
     }
 
+    /** More Fragments is set: another fragment of the datagram follows. */
     public boolean moreFragments() {
         return (flagsAndFragment & Ipv4Packet.FLAG_MF) != 0;
     }
@@ -74,6 +76,7 @@ public record Ipv4Header(int headerLength, int tos, int totalLength, int identif
         return (flagsAndFragment & Ipv4Packet.FRAGMENT_OFFSET_MASK) * 8;
     }
 
+    /** Bytes after the header, up to the total length. */
     public int payloadLength() {
         return totalLength - headerLength;
     }

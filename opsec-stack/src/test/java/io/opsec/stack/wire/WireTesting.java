@@ -35,4 +35,16 @@ final class WireTesting {
             out.release();
         }
     }
+
+    /** The header with its checksum field zeroed: emitted values carry 0 there, parsed ones the received sum. */
+    static TcpHeader withoutChecksum(TcpHeader h) {
+        return new TcpHeader(h.sourcePort(), h.destinationPort(), h.seq(), h.ack(), h.reserved(), h.flags(), h.window(),
+                0, h.urgentPointer(), h.options());
+    }
+
+    /** As {@link #withoutChecksum(TcpHeader)} for IPv4. */
+    static Ipv4Header withoutChecksum(Ipv4Header h) {
+        return new Ipv4Header(h.headerLength(), h.tos(), h.totalLength(), h.identification(), h.flagsAndFragment(),
+                h.ttl(), h.protocol(), 0, h.source(), h.destination());
+    }
 }

@@ -1,5 +1,6 @@
 package io.opsec.stack.wire;
 
+import static io.opsec.stack.wire.WireTesting.withoutChecksum;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -127,16 +128,6 @@ class WireVectorsTest {
             in.release();
             out.release();
         }
-    }
-
-    static TcpHeader withoutChecksum(TcpHeader h) {
-        return new TcpHeader(h.sourcePort(), h.destinationPort(), h.seq(), h.ack(), h.reserved(), h.flags(), h.window(),
-                0, h.urgentPointer(), h.options());
-    }
-
-    static Ipv4Header withoutChecksum(Ipv4Header h) {
-        return new Ipv4Header(h.headerLength(), h.tos(), h.totalLength(), h.identification(), h.flagsAndFragment(),
-                h.ttl(), h.protocol(), 0, h.source(), h.destination());
     }
 
     @Test
