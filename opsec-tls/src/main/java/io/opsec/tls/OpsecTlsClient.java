@@ -29,6 +29,7 @@ import org.bouncycastle.tls.TlsCredentials;
 import org.bouncycastle.tls.TlsDHGroupVerifier;
 import org.bouncycastle.tls.TlsExtensionsUtils;
 import org.bouncycastle.tls.TlsFatalAlert;
+import org.bouncycastle.tls.TlsKeyExchangeFactory;
 import org.bouncycastle.tls.TlsServerCertificate;
 import org.bouncycastle.tls.TlsSession;
 import org.bouncycastle.tls.crypto.TlsCertificate;
@@ -43,6 +44,7 @@ final class OpsecTlsClient extends DefaultTlsClient {
 
     private final TlsSecurityProtocol.TlsConfig config;
     private final PeerEvents events;
+    private final GroupRecorder groups = new GroupRecorder();
     private int selectedSuite = -1;
     private PeerAuthentication authentication = PeerAuthentication.ANONYMOUS;
 
@@ -76,6 +78,8 @@ final class OpsecTlsClient extends DefaultTlsClient {
 
     @Override
     public TlsDHGroupVerifier getDHGroupVerifier() {
+        // Consulted for a group the server sends explicitly; a named group we offered in
+        // supported_groups (all RFC 7919, all >= the minimum) is checked by BouncyCastle itself.
         return new Rfc7919GroupVerifier(config.minimumDhBits);
     }
 
@@ -190,6 +194,11 @@ final class OpsecTlsClient extends DefaultTlsClient {
     }
 
     @Override
+    public TlsKeyExchangeFactory getKeyExchangeFactory() {
+        return groups;
+    }
+
+    @Override
     public void notifyAlertRaised(short alertLevel, short alertDescription, String message, Throwable cause) {
         events.alertRaised(alertLevel, alertDescription, message, cause);
     }
@@ -202,6 +211,6 @@ final class OpsecTlsClient extends DefaultTlsClient {
     @Override
     public void notifyHandshakeComplete() throws IOException {
         super.notifyHandshakeComplete();
-        events.handshakeComplete(context, authentication);
+        events.handshakeComplete(context, authentication, groups.group());
     }
 }

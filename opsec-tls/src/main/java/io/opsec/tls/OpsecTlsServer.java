@@ -13,6 +13,7 @@ import org.bouncycastle.tls.SignatureAlgorithm;
 import org.bouncycastle.tls.SignatureAndHashAlgorithm;
 import org.bouncycastle.tls.TlsCredentialedSigner;
 import org.bouncycastle.tls.TlsFatalAlert;
+import org.bouncycastle.tls.TlsKeyExchangeFactory;
 import org.bouncycastle.tls.TlsSession;
 import org.bouncycastle.tls.TlsUtils;
 import org.bouncycastle.tls.crypto.TlsCertificate;
@@ -29,6 +30,7 @@ final class OpsecTlsServer extends DefaultTlsServer {
 
     private final TlsSecurityProtocol.TlsConfig config;
     private final PeerEvents events;
+    private final GroupRecorder groups = new GroupRecorder();
 
     OpsecTlsServer(TlsSecurityProtocol.TlsConfig config, PeerEvents events) {
         super(config.crypto);
@@ -76,7 +78,16 @@ final class OpsecTlsServer extends DefaultTlsServer {
 
     @Override
     protected int getMaximumNegotiableFiniteFieldBits() {
-        return Math.max(super.getMaximumNegotiableFiniteFieldBits(), config.minimumDhBits);
+        // RFC 7919 §4: if the client named FFDHE groups and none is acceptable (all below our
+        // minimum), no FFDHE suite may be selected; 0 makes every DH suite unselectable.
+        int bits = super.getMaximumNegotiableFiniteFieldBits();
+        return bits >= config.minimumDhBits ? bits : 0;
+    }
+
+    @Override
+    protected int getMaximumDefaultFiniteFieldBits() {
+        // A client that named no FFDHE group gets our default: at least our minimum.
+        return Math.max(super.getMaximumDefaultFiniteFieldBits(), config.minimumDhBits);
     }
 
     @Override
@@ -159,6 +170,11 @@ final class OpsecTlsServer extends DefaultTlsServer {
     }
 
     @Override
+    public TlsKeyExchangeFactory getKeyExchangeFactory() {
+        return groups;
+    }
+
+    @Override
     public void notifyAlertRaised(short alertLevel, short alertDescription, String message, Throwable cause) {
         events.alertRaised(alertLevel, alertDescription, message, cause);
     }
@@ -171,6 +187,6 @@ final class OpsecTlsServer extends DefaultTlsServer {
     @Override
     public void notifyHandshakeComplete() throws IOException {
         super.notifyHandshakeComplete();
-        events.handshakeComplete(context, PeerAuthentication.ANONYMOUS); // clients are never authenticated
+        events.handshakeComplete(context, PeerAuthentication.ANONYMOUS, groups.group()); // clients never authenticate
     }
 }

@@ -13,6 +13,11 @@ interface PeerEvents {
     /** The peer sent an alert. */
     void alertReceived(short level, short description);
 
-    /** The handshake finished; {@code context} holds the connection's security parameters. */
-    void handshakeComplete(TlsContext context, PeerAuthentication authentication) throws java.io.IOException;
+    /**
+     * The handshake finished; {@code context} holds the connection's security parameters.
+     *
+     * @param group the standard name of the key exchange's (EC)DH group, or null if unknown
+     */
+    void handshakeComplete(TlsContext context, PeerAuthentication authentication, String group)
+            throws java.io.IOException;
 }

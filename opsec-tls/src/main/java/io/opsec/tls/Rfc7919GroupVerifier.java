@@ -18,7 +18,9 @@ import org.bouncycastle.tls.crypto.DHStandardGroups;
  */
 final class Rfc7919GroupVerifier implements TlsDHGroupVerifier {
 
-    /** The RFC 7919 groups, smallest first. */
+    /** The RFC 7919 groups, smallest first; {@link #NAMES} in the same order. */
+    static final List<String> NAMES = List.of("ffdhe2048", "ffdhe3072", "ffdhe4096", "ffdhe6144", "ffdhe8192");
+
     static final List<DHGroup> GROUPS = List.of(
             DHStandardGroups.rfc7919_ffdhe2048,
             DHStandardGroups.rfc7919_ffdhe3072,
@@ -37,7 +39,8 @@ final class Rfc7919GroupVerifier implements TlsDHGroupVerifier {
         if (group.getP().bitLength() < minimumPrimeBits) {
             return false;
         }
-        for (DHGroup known : GROUPS) {
+        for (int i = 0; i < GROUPS.size(); i++) {
+            DHGroup known = GROUPS.get(i);
             if (known.getP().equals(group.getP()) && known.getG().equals(group.getG())) {
                 return true;
             }

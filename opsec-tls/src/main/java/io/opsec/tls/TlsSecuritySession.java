@@ -260,7 +260,8 @@ final class TlsSecuritySession implements SecuritySession, PeerEvents {
     }
 
     @Override
-    public void handshakeComplete(TlsContext tls, PeerAuthentication authentication) throws IOException {
+    public void handshakeComplete(TlsContext tls, PeerAuthentication authentication, String group)
+            throws IOException {
         SecurityParameters sp = tls.getSecurityParametersConnection();
         int suite = sp.getCipherSuite();
         // Belt and braces: the peers' settings enforce these; a bug there must not pass silently.
@@ -276,7 +277,7 @@ final class TlsSecuritySession implements SecuritySession, PeerEvents {
         Certificate peer = sp.getPeerCertificate();
         byte[] fingerprint = peer == null || peer.isEmpty() ? null : fingerprint(peer.getCertificateAt(0));
         info = new SessionInfo("TLS", "TLSv1.2", CipherSuites.name(suite), suite, sessionId,
-                fingerprint == null ? PeerAuthentication.ANONYMOUS : authentication, fingerprint);
+                fingerprint == null ? PeerAuthentication.ANONYMOUS : authentication, fingerprint, group);
         established = true;
         writeKeyLog(sp);
         log.debug("{} {}: established {}", context.role(), context.remote(), info);

@@ -107,6 +107,9 @@ class OpenSslInteropTest {
                 s.start();
                 assertTrue(d.until(s::isEstablished, TIMEOUT), server::describe);
                 assertEquals(Integer.parseInt(suiteHex, 16), s.info().cipherSuiteCode());
+                // OpenSSL sends the group explicitly (no RFC 7919 negotiation in its TLS 1.2);
+                // we recognise it as ffdhe2048.
+                assertEquals("ffdhe2048", s.info().keyExchangeGroup().orElseThrow());
 
                 byte[] up = random(100_000, 1);
                 d.send(up);
@@ -281,6 +284,8 @@ class OpenSslInteropTest {
                     s.start();
                     assertTrue(d.until(s::isEstablished, TIMEOUT), client::describe);
                     assertEquals(Integer.parseInt(suiteHex, 16), s.info().cipherSuiteCode());
+                    // OpenSSL 3 names ffdhe2048..8192 in supported_groups; we pick ffdhe2048 (RFC 7919 §4).
+                    assertEquals("ffdhe2048", s.info().keyExchangeGroup().orElseThrow());
 
                     byte[] up = random(80_000, 3);
                     client.write(up);

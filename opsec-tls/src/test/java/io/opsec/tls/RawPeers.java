@@ -41,6 +41,10 @@ final class RawPeers {
         boolean extendedMasterSecret = true;
         boolean encryptThenMac = true;
         boolean offerSessionTicket;
+        /** FFDHE groups to name in supported_groups; null: BouncyCastle's default. */
+        int[] groups;
+        /** The prime of the group the server sent, once it has. */
+        java.math.BigInteger serverPrime;
 
         Client() {
             super(CRYPTO);
@@ -59,6 +63,26 @@ final class RawPeers {
         @Override
         public boolean shouldUseExtendedMasterSecret() {
             return extendedMasterSecret;
+        }
+
+        @Override
+        protected java.util.Vector getSupportedGroups(java.util.Vector roles) {
+            if (groups == null) {
+                return super.getSupportedGroups(roles);
+            }
+            java.util.Vector<Integer> v = new java.util.Vector<>();
+            for (int g : groups) {
+                v.add(g);
+            }
+            return v;
+        }
+
+        @Override
+        public org.bouncycastle.tls.TlsDHGroupVerifier getDHGroupVerifier() {
+            return group -> {
+                serverPrime = group.getP();
+                return true;
+            };
         }
 
         @Override

@@ -22,6 +22,7 @@ import java.nio.charset.StandardCharsets;
 
 import org.bouncycastle.tls.AlertDescription;
 import org.bouncycastle.tls.CipherSuite;
+import org.bouncycastle.tls.NamedGroup;
 import org.bouncycastle.tls.ProtocolVersion;
 import org.bouncycastle.tls.TlsFatalAlertReceived;
 import org.bouncycastle.tls.crypto.DHGroup;
@@ -240,6 +241,7 @@ class TlsAlertTest {
         Pump pump = new Pump(Pump.of(c), Pump.rawServer(big), c, null).start();
         assertNoErrors(pump);
         assertTrue(c.isEstablished());
+        assertEquals("ffdhe3072", c.info().keyExchangeGroup().orElseThrow());
     }
 
     @Test
@@ -251,6 +253,44 @@ class TlsAlertTest {
         // The client named only ffdhe3072 and up in supported_groups; a server that answers with
         // a named group the client did not offer breaks RFC 7919 §4: illegal_parameter.
         assertAlert(pump.errorA, ALERT_SENT, AlertDescription.illegal_parameter, "illegal_parameter");
+    }
+
+    @Test
+    void server_choosesFfdhe2048_whenTheClientNamesIt() {
+        assertEquals("ffdhe2048", serverGroupFor(ANON, new int[] {NamedGroup.ffdhe2048, NamedGroup.ffdhe3072}));
+    }
+
+    @Test
+    void server_choosesTheFirstNamedFfdheGroup_ofAtLeastItsMinimum() {
+        assertEquals("ffdhe3072", serverGroupFor(ANON, new int[] {NamedGroup.ffdhe3072, NamedGroup.ffdhe2048}));
+        assertEquals("ffdhe4096", serverGroupFor(TlsSecurityProtocol.builder().minimumDhBits(4096).build(),
+                new int[] {NamedGroup.ffdhe2048, NamedGroup.ffdhe4096}));
+    }
+
+    @Test
+    void server_usesFfdhe2048_whenTheClientNamesNoGroup() {
+        // RFC 7919 §4: no FFDHE group named, so the server chooses; ffdhe2048, or its minimum.
+        assertEquals("ffdhe2048", serverGroupFor(ANON, new int[0]));
+        assertEquals("ffdhe3072", serverGroupFor(TlsSecurityProtocol.builder().minimumDhBits(3072).build(), new int[0]));
+    }
+
+    @Test
+    void server_refusesDhSuites_whenTheClientNamesOnlyGroupsBelowItsMinimum() {
+        // RFC 7919 §4: FFDHE groups named but none acceptable: no FFDHE suite, here no suite at all.
+        RawPeers.Client c = new RawPeers.Client();
+        c.groups = new int[] {NamedGroup.ffdhe2048};
+        SecuritySession s = server(TlsSecurityProtocol.builder().minimumDhBits(3072).build());
+        Pump pump = new Pump(Pump.rawClient(c), Pump.of(s), null, s).start();
+        assertAlert(pump.errorB, ALERT_SENT, AlertDescription.handshake_failure, "handshake_failure");
+    }
+
+    private static String serverGroupFor(TlsSecurityProtocol serverSide, int[] namedGroups) {
+        RawPeers.Client c = new RawPeers.Client();
+        c.groups = namedGroups;
+        SecuritySession s = server(serverSide);
+        Pump pump = new Pump(Pump.rawClient(c), Pump.of(s), null, s).start();
+        assertNoErrors(pump);
+        return s.info().keyExchangeGroup().orElse("(none)");
     }
 
     @Test

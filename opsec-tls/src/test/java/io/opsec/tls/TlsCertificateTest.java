@@ -61,6 +61,7 @@ class TlsCertificateTest {
         SessionInfo c = p.client.info();
         assertEquals(CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, c.cipherSuiteCode());
         assertEquals(PeerAuthentication.UNVERIFIED, c.peerAuthentication());
+        assertEquals("x25519", c.keyExchangeGroup().orElseThrow());
         byte[] expected = MessageDigest.getInstance("SHA-256").digest(
                 Certificate.getInstance(ecServer.certificate().getEncoded()).getSubjectPublicKeyInfo().getEncoded());
         assertArrayEquals(expected, c.peerKeyFingerprint().orElseThrow());

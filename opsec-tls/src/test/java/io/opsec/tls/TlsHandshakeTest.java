@@ -64,6 +64,8 @@ class TlsHandshakeTest {
         assertEquals(c, s);
         assertEquals(PeerAuthentication.ANONYMOUS, c.peerAuthentication());
         assertTrue(c.peerKeyFingerprint().isEmpty());
+        assertEquals("ffdhe2048", c.keyExchangeGroup().orElseThrow(), "RFC 7919 group at both ends");
+        assertEquals("ffdhe2048", s.keyExchangeGroup().orElseThrow());
     }
 
     @Test

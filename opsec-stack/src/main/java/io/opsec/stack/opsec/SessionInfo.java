@@ -38,6 +38,7 @@ public final class SessionInfo {
     private final byte[] sessionId;
     private final PeerAuthentication peerAuthentication;
     private final byte[] peerKeyFingerprint;
+    private final String keyExchangeGroup;
 
     /**
      * @param protocol           the security protocol's name, such as {@code "TLS"}
@@ -52,6 +53,20 @@ public final class SessionInfo {
      */
     public SessionInfo(String protocol, String protocolVersion, String cipherSuite, int cipherSuiteCode,
                        byte[] sessionId, PeerAuthentication peerAuthentication, byte[] peerKeyFingerprint) {
+        this(protocol, protocolVersion, cipherSuite, cipherSuiteCode, sessionId, peerAuthentication,
+                peerKeyFingerprint, null);
+    }
+
+    /**
+     * As {@link #SessionInfo(String, String, String, int, byte[], PeerAuthentication, byte[])},
+     * with the key exchange group.
+     *
+     * @param keyExchangeGroup the (EC)DH group of the key exchange by its standard name, such as
+     *                         {@code "ffdhe2048"} or {@code "x25519"}, or {@code null} if unknown
+     */
+    public SessionInfo(String protocol, String protocolVersion, String cipherSuite, int cipherSuiteCode,
+                       byte[] sessionId, PeerAuthentication peerAuthentication, byte[] peerKeyFingerprint,
+                       String keyExchangeGroup) {
         this.protocol = Objects.requireNonNull(protocol, "protocol");
         this.protocolVersion = Objects.requireNonNull(protocolVersion, "protocolVersion");
         this.cipherSuite = Objects.requireNonNull(cipherSuite, "cipherSuite");
@@ -62,6 +77,7 @@ public final class SessionInfo {
             throw new IllegalArgumentException("a fingerprint is present exactly when the peer has a key");
         }
         this.peerKeyFingerprint = peerKeyFingerprint == null ? null : peerKeyFingerprint.clone();
+        this.keyExchangeGroup = keyExchangeGroup;
     }
 
     /** The security protocol's name, such as {@code "TLS"}. */
@@ -107,6 +123,14 @@ public final class SessionInfo {
         return Optional.ofNullable(peerKeyFingerprint).map(byte[]::clone);
     }
 
+    /**
+     * The (EC)DH group of the key exchange by its standard name ({@code "ffdhe2048"},
+     * {@code "x25519"}, {@code "secp256r1"}, ...), or empty if the protocol did not say.
+     */
+    public Optional<String> keyExchangeGroup() {
+        return Optional.ofNullable(keyExchangeGroup);
+    }
+
     @Override
     public boolean equals(Object o) {
         return o instanceof SessionInfo that
@@ -116,7 +140,8 @@ public final class SessionInfo {
                 && cipherSuite.equals(that.cipherSuite)
                 && Arrays.equals(sessionId, that.sessionId)
                 && peerAuthentication == that.peerAuthentication
-                && Arrays.equals(peerKeyFingerprint, that.peerKeyFingerprint);
+                && Arrays.equals(peerKeyFingerprint, that.peerKeyFingerprint)
+                && Objects.equals(keyExchangeGroup, that.keyExchangeGroup);
     }
 
     @Override
@@ -128,6 +153,7 @@ public final class SessionInfo {
     public String toString() {
         return protocol + " " + protocolVersion + " " + cipherSuite
                 + String.format(" (0x%04X)", cipherSuiteCode)
+                + (keyExchangeGroup == null ? "" : " group " + keyExchangeGroup)
                 + " session-id " + sessionIdHex()
                 + " peer " + peerAuthentication
                 + (peerKeyFingerprint == null ? "" : " sha256/" + HexFormat.of().formatHex(peerKeyFingerprint));
