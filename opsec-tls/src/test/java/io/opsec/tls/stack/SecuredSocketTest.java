@@ -17,6 +17,7 @@ import io.opsec.stack.opsec.PlainReason;
 import io.opsec.stack.wire.TcpOptions;
 import io.opsec.stack.wire.TcpSegment;
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketException;
@@ -116,6 +117,64 @@ class SecuredSocketTest {
             }
         }
         assertFalse(plaintextOnWire.get(), "application plaintext crossed the wire on a secured connection");
+    }
+
+    @Test
+    void resetBeforeCloseNotify_isAnErrorToTheReader_notAnEndOfStream() throws Exception {
+        start(OpsecMode.OPPORTUNISTIC, OpsecMode.OPPORTUNISTIC);
+        try (ServerSocket ss = b.serverSocketFactory().createServerSocket(7)) {
+            CompletableFuture<Socket> accepted = acceptAsync(ss);
+            Socket c = a.socketFactory().createSocket(B, 7);
+            try (Socket s = accepted.get(20, TimeUnit.SECONDS)) {
+                assertTrue(((OpsecSocket) s).security().isSecured());
+                c.getOutputStream().write("partial".getBytes(StandardCharsets.US_ASCII));
+                c.setSoLinger(true, 0);
+                c.close(); // RST, no close_notify: the data may be cut short, so the reader must know
+                s.setSoTimeout(20_000);
+                InputStream in = s.getInputStream();
+                SocketException e = assertThrows(SocketException.class, () -> {
+                    while (in.read() >= 0) {
+                        // drain what arrived before the reset
+                    }
+                });
+                assertTrue(e.getMessage().startsWith("Connection reset"), e.getMessage());
+            }
+        }
+    }
+
+    @Test
+    void orderlyClose_sendsCloseNotifyBeforeFin_andTheReaderSeesACleanEnd() throws Exception {
+        start(OpsecMode.OPPORTUNISTIC, OpsecMode.OPPORTUNISTIC);
+        java.util.List<String> fromA = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        wire.aToB().middlebox((p, now) -> {
+            var seg = TcpSegment.parse(p, TcpOptions.Codec.DEFAULT);
+            if (seg.isOk() && (seg.value().payloadLength() > 0 || seg.value().tcp().has(io.opsec.stack.wire.TcpFlags.FIN))) {
+                int type = seg.value().payloadLength() > 0 ? p.getUnsignedByte(seg.value().payloadIndex()) : -1;
+                fromA.add((type == 21 ? "alert" : type == 23 ? "data" : type == 22 ? "handshake" : "other")
+                        + (seg.value().tcp().has(io.opsec.stack.wire.TcpFlags.FIN) ? "+FIN" : ""));
+            }
+            return p;
+        });
+        try (ServerSocket ss = b.serverSocketFactory().createServerSocket(7)) {
+            CompletableFuture<Socket> accepted = acceptAsync(ss);
+            Socket c = a.socketFactory().createSocket(B, 7);
+            try (Socket s = accepted.get(20, TimeUnit.SECONDS)) {
+                c.getOutputStream().write("bye".getBytes(StandardCharsets.US_ASCII));
+                c.close();
+                s.setSoTimeout(20_000);
+                assertEquals("bye", new String(s.getInputStream().readAllBytes(), StandardCharsets.US_ASCII));
+            }
+        }
+        // The last record before (or with) the FIN is the close_notify alert (decision 6).
+        int fin = -1;
+        for (int i = 0; i < fromA.size(); i++) {
+            if (fromA.get(i).endsWith("+FIN")) {
+                fin = i;
+                break;
+            }
+        }
+        assertTrue(fin >= 0, fromA.toString());
+        assertTrue(fromA.get(fin).startsWith("alert") || fromA.get(fin - 1).startsWith("alert"), fromA.toString());
     }
 
     @Test
