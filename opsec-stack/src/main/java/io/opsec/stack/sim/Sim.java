@@ -59,6 +59,7 @@ public final class Sim {
     private boolean leakTracking;
     private TcpConfig tcp = SimNet.defaultTcp();
     private long deadline = Duration.ofMinutes(30).toNanos();
+    private OpsecMode opsec = OpsecMode.OFF;
 
     private Sim(long seed) {
         this.seed = seed;
@@ -126,6 +127,16 @@ public final class Sim {
         return this;
     }
 
+    /**
+     * Every host's OPSEC mode. Default {@link OpsecMode#OFF}: plain TCP whatever security protocols
+     * are on the classpath, so a run replays the same in every module. With another mode, hosts
+     * negotiate OPSEC with the installed protocols (TLS where opsec-tls is present).
+     */
+    public Sim opsec(OpsecMode mode) {
+        this.opsec = Objects.requireNonNull(mode);
+        return this;
+    }
+
     /** The virtual time by which every connection must have ended (default 30 min). */
     public Sim deadline(Duration d) {
         this.deadline = d.toNanos();
@@ -148,6 +159,9 @@ public final class Sim {
         if (scenario == Scenario.MANY && connections != DEFAULT_CONNECTIONS) {
             b.append(" --connections ").append(connections);
         }
+        if (opsec != OpsecMode.OFF) {
+            b.append(" --opsec ").append(opsec.name().toLowerCase(java.util.Locale.ROOT));
+        }
         if (tcp != SimNet.defaultTcp()) {
             b.append("   (with the test's own TCP settings)");
         }
@@ -158,8 +172,12 @@ public final class Sim {
     public SimResult run() {
         List<String> violations = new ArrayList<>();
         List<Flow> flows = new ArrayList<>();
-        SimNet net = SimNet.builder(seed).profile(profile).hosts(hosts).tcp(tcp).pcap(pcapDir)
-                .leakTracking(leakTracking).build();
+        SimNet.Builder nb = SimNet.builder(seed).profile(profile).hosts(hosts).tcp(tcp).pcap(pcapDir)
+                .leakTracking(leakTracking);
+        for (int i = 0; i < hosts; i++) {
+            nb.mode(i, opsec);
+        }
+        SimNet net = nb.build();
         long[] faultAt = {-1};
         long finishedAt = -1;
         Throwable escaped = null;
