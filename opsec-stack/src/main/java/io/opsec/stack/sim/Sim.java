@@ -335,8 +335,8 @@ public final class Sim {
     }
 
     /**
-     * Cuts the path once the server has the first byte of the upload (for good), or a third of it
-     * (healing it after {@link #FLAP}).
+     * Cuts the path for good as the client's connection settles, or, to heal it after
+     * {@link #FLAP}, once the server has a third of the upload.
      */
     private static final class Fault implements SimApp {
         private final List<Flow> flows;
@@ -353,9 +353,11 @@ public final class Sim {
         @Override
         public void step(SimNet net) {
             Flow f = flows.get(0);
-            // A cut for good comes with the first byte, while most of the data is still to be sent.
-            long trigger = heal ? Math.max(1, f.upBytes / 3) : 1;
-            if (!cut && f.serverEnd.in.count() >= trigger) {
+            // A cut for good comes as the client's handshake completes, before the server has sent a
+            // byte: neither end can finish (a later trigger may find everything already in flight).
+            boolean due = heal ? f.serverEnd.in.count() >= Math.max(1, f.upBytes / 3)
+                    : f.clientEnd.conn != null && f.clientEnd.conn.isSettled();
+            if (!cut && due) {
                 cut = true;
                 faultAt[0] = net.now();
                 net.cut();
