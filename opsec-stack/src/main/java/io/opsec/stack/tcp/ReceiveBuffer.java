@@ -24,6 +24,8 @@ final class ReceiveBuffer {
         }
     }
 
+    /** Most out-of-order pieces held at once. */
+    static final int MAX_PIECES = 1024;
     private final ByteBufAllocator alloc;
     private final int capacity;
     private final ArrayDeque<ByteBuf> ready = new ArrayDeque<>();
@@ -82,6 +84,12 @@ final class ReceiveBuffer {
      * @return whether any new byte was stored
      */
     boolean insertOutOfOrder(int seq, ByteBuf data, int rcvNxt) {
+        if (ooo.size() >= MAX_PIECES) {
+            // A peer sending many tiny out-of-order pieces would cost far more memory in
+            // bookkeeping than in bytes; beyond this many holes, new pieces are dropped (the
+            // sender retransmits them), as Linux prunes its out-of-order queue.
+            return false;
+        }
         int end = seq + data.readableBytes();
         boolean stored = false;
         int cursor = seq;

@@ -963,6 +963,7 @@ public final class TcpConnection {
                 lostHigh = SeqNum.max(lostHigh, sndUna + Math.min(smss, SeqNum.diff(sndNxt, sndUna)));
                 highRxt = sndUna;
                 dupAcks = 0;
+                retransmitNext(now, true); // "retransmit the first unacknowledged segment"
             }
         } else {
             dupAcks = 0;
@@ -1328,7 +1329,8 @@ public final class TcpConnection {
         for (int guard = 0; guard < 10_000; guard++) {
             // 1. Loss recovery: retransmit what is known lost, within the pipe (RFC 6675 §5 (C)).
             if (inRecovery || SeqNum.lt(highRxt, lostHigh)) {
-                if (cc.cwnd() - pipe() >= Math.min(smss, 1) && cc.cwnd() > pipe() && retransmitNext(now, false)) {
+                // RFC 6675 §5 (C): while (cwnd - pipe) >= 1 SMSS
+                if (cc.cwnd() - pipe() >= smss && retransmitNext(now, false)) {
                     sent = true;
                     continue;
                 }
@@ -1345,6 +1347,11 @@ public final class TcpConnection {
             }
             long wndRoom = sndWnd - SeqNum.diff(sndNxt, sndUna);
             long cwndRoom = cc.cwnd() - pipe();
+            if (!inRecovery && !sackOk && dupAcks > 0) {
+                // RFC 3042 §2 limited transmit: the first two duplicate ACKs each let one new
+                // segment out (with SACK the pipe already accounts for what left the network).
+                cwndRoom += Math.min(dupAcks, DUP_THRESH - 1) * (long) smss;
+            }
             List<TcpOption> opts = segmentOptions(now, true);
             int maxPay = maxPayload(opts);
             long len = Math.min(unsent, Math.min(Math.max(0, wndRoom), Math.max(0, cwndRoom)));

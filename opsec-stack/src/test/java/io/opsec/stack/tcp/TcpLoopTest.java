@@ -36,6 +36,7 @@ class TcpLoopTest {
         final double loss;
         final double reorder;
         final double dup;
+        double corrupt;
         final long latency;
         final long nanosPerByte;
         final PriorityQueue<InFlight> wire = new PriorityQueue<>((x, y) -> x.at != y.at ? Long.compare(x.at, y.at)
@@ -83,6 +84,11 @@ class TcpLoopTest {
                 long at = done + latency;
                 if (rnd.nextDouble() < reorder) {
                     at += rnd.nextLong(latency + 1);
+                }
+                if (rnd.nextDouble() < corrupt) {
+                    int bit = rnd.nextInt(p.readableBytes() * 8);
+                    int idx = p.readerIndex() + bit / 8;
+                    p.setByte(idx, p.getByte(idx) ^ (1 << (bit % 8)));
                 }
                 if (rnd.nextDouble() < dup) {
                     wire.add(new InFlight(at + 1, order++, toB, p.retainedDuplicate()));
@@ -170,17 +176,47 @@ class TcpLoopTest {
     })
     void bulkBothWays_isByteExact(CongestionAlgorithm cc, long seed, double loss, double reorder, double dup)
             throws Exception {
-        TcpConfig cfg = TcpConfig.builder().congestion(cc).build();
+        run(cc, seed, loss, reorder, dup, 0, 1_000_000, 700_000, true);
+    }
+
+    /** The "hostile" profile: 10% loss, 5% reordering, 1% duplication, 0.1% corruption. */
+    @ParameterizedTest(name = "hostile seed {0}")
+    @org.junit.jupiter.params.provider.ValueSource(longs = {11, 12, 13, 14, 15, 16, 17, 18})
+    void hostileProfile_isByteExact(long seed) throws Exception {
+        run(seed % 2 == 0 ? CongestionAlgorithm.NEWRENO : CongestionAlgorithm.CUBIC, seed, 0.10, 0.05, 0.01, 0.001,
+                300_000, 200_000, false);
+    }
+
+    /** 30% loss each way. */
+    @ParameterizedTest(name = "30% loss seed {0}")
+    @org.junit.jupiter.params.provider.ValueSource(longs = {21, 22, 23})
+    void thirtyPercentLoss_isByteExact(long seed) throws Exception {
+        run(CongestionAlgorithm.NEWRENO, seed, 0.30, 0.0, 0.0, 0, 60_000, 40_000, false);
+    }
+
+    static String run(CongestionAlgorithm cc, long seed, double loss, double reorder, double dup, double corrupt,
+                      int upBytes, int downBytes, boolean print) throws Exception {
+        // At 30% loss each way one retransmission in two is lost or unanswered; ten in a row
+        // (0.1% of episodes) would exhaust the 5-minute default user timeout, so the lossy
+        // profiles give up later, as a deployment on such a path would be configured.
+        TcpConfig.Builder b = TcpConfig.builder().congestion(cc);
+        if (loss >= 0.2) {
+            b.userTimeout(java.time.Duration.ofMinutes(30)).maxRetransmits(30).synRetries(12).synAckRetries(12);
+        }
+        TcpConfig cfg = b.build();
         Net net = new Net(cfg, seed, loss, reorder, dup, 5_000_000L, 12_500_000L);
+        net.corrupt = corrupt;
+        String summary;
         try {
             TcpListener l = net.b.listen(7, 8);
             TcpConnection ca = net.a.connect(B, 7, 0, 0);
-            Stream up = new Stream(seed * 31, 1_000_000);
-            Stream down = new Stream(seed * 37, 700_000);
+            Stream up = new Stream(seed * 31, upBytes);
+            Stream down = new Stream(seed * 37, downBytes);
             TcpConnection cb = null;
             boolean aClosed = false;
             boolean bClosed = false;
-            long limit = 600_000_000_000L;
+            long doneAt = -1;
+            long limit = 3_600_000_000_000L;
             while (net.step(limit)) {
                 if (cb == null) {
                     cb = net.b.accept(l);
@@ -201,27 +237,37 @@ class TcpLoopTest {
                         bClosed = true;
                     }
                 }
+                if (doneAt < 0 && up.got.size() == upBytes && down.got.size() == downBytes) {
+                    doneAt = net.now;
+                }
                 if (ca.isClosed() && cb != null && cb.isClosed() && ca.readableBytes() == 0 && cb.readableBytes() == 0) {
                     break;
                 }
             }
             assertNotNull(cb, "accepted");
-            assertArrayEquals(sha(up.data), sha(up.got.toByteArray()), "A->B bytes (" + up.got.size() + ")");
-            assertArrayEquals(sha(down.data), sha(down.got.toByteArray()), "B->A bytes (" + down.got.size() + ")");
+            String where = " at " + net.now / 1_000_000 + " ms; A " + ca.info() + " / B " + cb.info();
+            assertNull(ca.error(), "A error" + where);
+            assertNull(cb.error(), "B error" + where);
+            assertEquals(up.data.length, up.got.size(), "A->B bytes" + where);
+            assertEquals(down.data.length, down.got.size(), "B->A bytes" + where);
+            assertArrayEquals(sha(up.data), sha(up.got.toByteArray()), "A->B SHA-256");
+            assertArrayEquals(sha(down.data), sha(down.got.toByteArray()), "B->A SHA-256");
             assertTrue(ca.isInputEnded() && cb.isInputEnded());
-            assertNull(ca.error(), "A error");
-            assertNull(cb.error(), "B error");
             // One side is in TIME-WAIT; run it out.
             while (net.step(net.now + 120_000_000_000L)) { }
             assertEquals(TcpState.CLOSED, ca.state());
             assertEquals(TcpState.CLOSED, cb.state());
             assertEquals(0, net.a.connectionCount() + net.b.connectionCount());
-            System.out.printf("%s seed %d loss %.2f: %.1f s virtual, %d packets, %d dropped, A %s / B %s%n", cc, seed,
-                    loss, net.now / 1e9, net.packets, net.dropped, net.a.stats(), net.b.stats());
+            summary = String.format("%s seed %d loss %.2f: data done at %.3f s virtual, %d packets, %d dropped, A %s / B %s",
+                    cc, seed, loss, doneAt / 1e9, net.packets, net.dropped, net.a.stats(), net.b.stats());
+            if (print) {
+                System.out.println(summary);
+            }
             assertEquals(0, net.alloc.live() - net.wire.size(), "live buffers before close");
         } finally {
             net.close();
         }
         assertEquals(0, net.alloc.live(), "buffers left unreleased");
+        return summary;
     }
 }
