@@ -12,6 +12,7 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
@@ -41,10 +42,10 @@ final class ConformCommand implements Callable<Integer> {
         try {
             files = Conformance.find(paths);
         } catch (IOException e) {
-            throw new Main.UsageError(e.getMessage());
+            throw new ParameterException(spec.commandLine(), e.getMessage());
         }
         if (files.isEmpty()) {
-            throw new Main.UsageError("no *.pkt scripts under " + paths);
+            throw new ParameterException(spec.commandLine(), "no *.pkt scripts under " + paths);
         }
         List<ScriptResult> results = new ArrayList<>();
         List<ScriptResult> known = new ArrayList<>();
