@@ -53,9 +53,14 @@ public enum Profile {
 
     /** The impairments of one hop. */
     public Impairments impairments() {
+        return impairments(BANDWIDTH, LATENCY);
+    }
+
+    /** The impairments of one hop on a path of another bandwidth and one-way latency. */
+    public Impairments impairments(long bitsPerSecond, Duration latency) {
         Impairments.Builder b = Impairments.builder()
-                .latency(LATENCY)
-                .bandwidth(BANDWIDTH)
+                .latency(latency)
+                .bandwidth(bitsPerSecond)
                 .queueLimit(QUEUE_LIMIT)
                 .loss(loss)
                 .duplicate(duplicate)

@@ -60,6 +60,8 @@ public final class Sim {
     private TcpConfig tcp = SimNet.defaultTcp();
     private long deadline = Duration.ofMinutes(30).toNanos();
     private OpsecMode opsec = OpsecMode.OFF;
+    private long bandwidth = Profile.BANDWIDTH;
+    private Duration latency = Profile.LATENCY;
 
     private Sim(long seed) {
         this.seed = seed;
@@ -137,6 +139,16 @@ public final class Sim {
         return this;
     }
 
+    /**
+     * Another path under the profile's faults: bandwidth in bits per second and one-way latency
+     * (default {@link Profile#BANDWIDTH}, {@link Profile#LATENCY}).
+     */
+    public Sim path(long bitsPerSecond, Duration oneWayLatency) {
+        this.bandwidth = bitsPerSecond;
+        this.latency = Objects.requireNonNull(oneWayLatency);
+        return this;
+    }
+
     /** The virtual time by which every connection must have ended (default 30 min). */
     public Sim deadline(Duration d) {
         this.deadline = d.toNanos();
@@ -159,6 +171,10 @@ public final class Sim {
         if (scenario == Scenario.MANY && connections != DEFAULT_CONNECTIONS) {
             b.append(" --connections ").append(connections);
         }
+        if (bandwidth != Profile.BANDWIDTH || !latency.equals(Profile.LATENCY)) {
+            b.append("   (on a ").append(bandwidth).append(" bit/s, ").append(latency.toMillis())
+                    .append(" ms path: replay with the test)");
+        }
         if (opsec != OpsecMode.OFF) {
             b.append(" --opsec ").append(opsec.name().toLowerCase(java.util.Locale.ROOT));
         }
@@ -173,7 +189,7 @@ public final class Sim {
         List<String> violations = new ArrayList<>();
         List<Flow> flows = new ArrayList<>();
         SimNet.Builder nb = SimNet.builder(seed).profile(profile).hosts(hosts).tcp(tcp).pcap(pcapDir)
-                .leakTracking(leakTracking);
+                .leakTracking(leakTracking).impairments(profile.impairments(bandwidth, latency));
         for (int i = 0; i < hosts; i++) {
             nb.mode(i, opsec);
         }

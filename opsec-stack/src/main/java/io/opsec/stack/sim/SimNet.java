@@ -68,6 +68,7 @@ public final class SimNet implements AutoCloseable {
 
     private final long seed;
     private final Profile profile;
+    private final Impairments down;
     private final ByteBufAllocator alloc;
     private final UnpooledByteBufAllocator counted;
     private final List<OpsecStack> stacks = new ArrayList<>();
@@ -94,7 +95,7 @@ public final class SimNet implements AutoCloseable {
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
-        Impairments down = b.impairments != null ? b.impairments : profile.impairments();
+        this.down = b.impairments != null ? b.impairments : profile.impairments();
         for (int i = 0; i < b.hosts; i++) {
             MemoryLink.Builder lb = MemoryLink.builder()
                     .seed(derive(seed, "link", i))
@@ -225,10 +226,10 @@ public final class SimNet implements AutoCloseable {
         }
     }
 
-    /** Restores every downlink to the profile's impairments. */
+    /** Restores every downlink to the impairments it was built with. */
     public void heal() {
         for (int i = 0; i < ports.size(); i++) {
-            downlink(i).impairments(profile.impairments());
+            downlink(i).impairments(down);
         }
     }
 
