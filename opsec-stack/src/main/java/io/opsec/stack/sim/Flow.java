@@ -301,11 +301,14 @@ public final class Flow implements SimApp {
         if (openError != null) {
             return; // already reported
         }
+        // The bound runs from the moment both applications have done their part (the later close,
+        // or the abort), or from the cut: before that a connection is legitimately busy.
+        long bothClosed = Math.max(clientEnd.closeAt, serverEnd.closeAt);
         for (End e : List.of(clientEnd, serverEnd)) {
             if (e.conn != null && !e.done) {
                 violations.add(f + e.name + " still open at the end of the run (" + e.conn.tcpInfo() + ")");
             }
-            long from = ending == Ending.CUT ? faultAt : e.closeAt;
+            long from = ending == Ending.CUT ? faultAt : bothClosed;
             if (e.done && from >= 0 && e.doneAt - from > endBound) {
                 violations.add(f + e.name + " took " + SimFormat.time(e.doneAt - from) + " to end (bound "
                         + SimFormat.time(endBound) + ")");
