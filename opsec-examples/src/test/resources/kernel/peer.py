@@ -10,7 +10,7 @@ hashed. One JSON line per connection goes to stdout:
 
 The server prints "ready PORT" once it listens. Everything is bounded by --timeout.
 
-  peer.py serve  --bind ADDR --port P [--count N] [--send BYTES] [--reset-after BYTES] [--timeout S]
+  peer.py serve  --bind ADDR --port P [--count N] [--send BYTES] [--reset-after BYTES] [--after-eof] [--timeout S]
   peer.py client --connect ADDR --port P [--count N] [--send BYTES] [--reset-after BYTES] [--timeout S]
 """
 import argparse
@@ -44,6 +44,9 @@ def run_connection(sock, role, index, args, lock):
 
     t = threading.Thread(target=reader, daemon=True)
     t.start()
+    if args.after_eof:
+        # Strict half-close: send only once the other end has half-closed (its FIN has arrived).
+        t.join(args.timeout)
     tx_sha = hashlib.sha256()
     sent = 0
     error = None
@@ -56,7 +59,12 @@ def run_connection(sock, role, index, args, lock):
             sent += len(block)
         if args.reset_after >= 0:
             # SO_LINGER {on, 0}: close() sends RST and discards unsent data (RFC 9293 §3.10.5 ABORT).
+            # The reader thread must leave recv() first: while a syscall holds the socket, close()
+            # only drops the descriptor and no RST goes out. SHUT_RD wakes it without a packet.
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            sock.shutdown(socket.SHUT_RD)
+            t.join(args.timeout)
+            rx["error"] = None
             sock.close()
         else:
             sock.shutdown(socket.SHUT_WR)
@@ -138,6 +146,8 @@ def main():
     p.add_argument("--count", type=int, default=1)
     p.add_argument("--send", type=int, default=0)
     p.add_argument("--reset-after", type=int, default=-1)
+    p.add_argument("--after-eof", action="store_true",
+                   help="read to end of stream before sending (the peer half-closes first)")
     p.add_argument("--timeout", type=float, default=120.0)
     args = p.parse_args()
     return serve(args) if args.mode == "serve" else client(args)

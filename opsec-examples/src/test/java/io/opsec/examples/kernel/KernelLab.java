@@ -217,16 +217,39 @@ final class KernelLab implements AutoCloseable {
         run(b.ip("link", "set", vb, "up"));
     }
 
-    /** Starts socat with a TUN device in the root namespace and waits until the device exists. */
+    /**
+     * Starts socat with a TUN device in the root namespace and waits (bounded) until the device
+     * exists and socat's UDP socket is bound. socat runs with {@code -d} (warnings) only: at
+     * {@code -d -d} it logs a line per datagram, which costs CPU the transfers need.
+     */
     private void tunDevice(String dev, int bindPort, int peerPort) {
-        Proc socat = spawn("socat-" + dev, List.of("socat", "-d", "-d",
+        Proc socat = spawn("socat-" + dev, List.of("socat", "-d",
                 "TUN,tun-type=tun,iff-no-pi,tun-name=" + dev,
                 "UDP-DATAGRAM:127.0.0.1:" + peerPort + ",bind=127.0.0.1:" + bindPort
                         + ",rcvbuf=4194304,sndbuf=4194304"));
-        // socat logs the second address once both are open; by then the device exists.
-        socat.awaitStderr(l -> l.contains("starting data transfer loop"), Duration.ofSeconds(10));
-        if (!Files.exists(Path.of("/sys/class/net", dev))) {
-            throw new AssertionError("socat did not create TUN device " + dev + "; " + socat.describe());
+        String bound = String.format("0100007F:%04X", bindPort);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!(Files.exists(Path.of("/sys/class/net", dev)) && udpBound(bound))) {
+            if (!socat.isAlive() || System.nanoTime() > deadline) {
+                throw new AssertionError("socat did not set up TUN " + dev + " and UDP port " + bindPort + "; "
+                        + socat.describe());
+            }
+            sleepMillis(10);
+        }
+    }
+
+    /** Whether /proc/net/udp lists a socket bound to {@code hexAddressPort} ("0100007F:1F90"). */
+    private static boolean udpBound(String hexAddressPort) {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/net/udp"))) {
+                String[] f = line.trim().split("\\s+");
+                if (f.length > 1 && f[1].equalsIgnoreCase(hexAddressPort)) {
+                    return true;
+                }
+            }
+            return false;
+        } catch (IOException e) {
+            return false;
         }
     }
 

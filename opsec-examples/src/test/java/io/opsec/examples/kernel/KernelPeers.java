@@ -30,30 +30,40 @@ final class KernelPeers {
     }
 
     /** What a peer process does. */
-    record Plan(int count, long send, long resetAfter, Duration timeout) {
+    record Plan(int count, long send, long resetAfter, boolean afterEof, Duration timeout) {
         static Plan send(long bytes) {
-            return new Plan(1, bytes, -1, Duration.ofSeconds(120));
+            return new Plan(1, bytes, -1, false, Duration.ofSeconds(120));
         }
 
         static Plan receive() {
-            return new Plan(1, 0, -1, Duration.ofSeconds(120));
+            return new Plan(1, 0, -1, false, Duration.ofSeconds(120));
         }
 
         Plan connections(int n) {
-            return new Plan(n, send, resetAfter, timeout);
+            return new Plan(n, send, resetAfter, afterEof, timeout);
         }
 
+        /** Abort with RST (SO_LINGER 0) once this many bytes are sent. */
         Plan resetAfter(long bytes) {
-            return new Plan(count, send, bytes, timeout);
+            return new Plan(count, send, bytes, afterEof, timeout);
+        }
+
+        /** Send only after reading the other end's FIN: the other end half-closes first. */
+        Plan sendAfterPeerEof() {
+            return new Plan(count, send, resetAfter, true, timeout);
         }
 
         Plan timeout(Duration t) {
-            return new Plan(count, send, resetAfter, t);
+            return new Plan(count, send, resetAfter, afterEof, t);
         }
 
         List<String> args() {
-            return List.of("--count", Integer.toString(count), "--send", Long.toString(send), "--reset-after",
-                    Long.toString(resetAfter), "--timeout", Long.toString(timeout.toSeconds()));
+            List<String> a = new ArrayList<>(List.of("--count", Integer.toString(count), "--send", Long.toString(send),
+                    "--reset-after", Long.toString(resetAfter), "--timeout", Long.toString(timeout.toSeconds())));
+            if (afterEof) {
+                a.add("--after-eof");
+            }
+            return a;
         }
     }
 
