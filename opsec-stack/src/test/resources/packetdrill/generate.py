@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the generated script families under packetdrill/ (states/, closed-listen/).
+"""Writes the generated script families under packetdrill/ (states/, rfc5961/).
 
 Run from this folder: python3 generate.py. Each generated file is a complete, readable script;
 the generator only saves typing. Hand-written scripts live in the other folders and are never
@@ -244,6 +244,28 @@ def gen_state(st, seg, pos):
     return text
 
 
+def gen_rfc5961(st, kind):
+    fixture, linux, R, S, U, how = STATES[st]
+    if kind == "ack-beyond-snd-nxt":
+        ack = S + 1000
+        head = (f"// {st.upper()} + data at RCV.NXT acknowledging 1000 bytes beyond SND.NXT: RFC 5961 §5.2 "
+                f"(RFC 9293 §3.10.7.4 fifth): \"If the ACK acks something not yet sent (SEG.ACK > SND.NXT), then "
+                f"send an ACK, drop the segment, and return\": an ACK <SEQ=SND.NXT><ACK=RCV.NXT>, the data not "
+                f"taken.\n")
+    else:
+        ack = (U - 70000) % 2**32
+        head = (f"// {st.upper()} + data at RCV.NXT whose ACK lies below SND.UNA - MAX.SND.WND (70000 bytes back, the "
+                f"peer's window is 65535): RFC 5961 §5.2 (RFC 9293 §3.10.7.4 fifth, MUST): the segment is "
+                f"dropped and answered with an ACK <SEQ=SND.NXT><ACK=RCV.NXT>; blind data injection fails.\n")
+    text = head + f"// Fixture: {how}. RCV.NXT={R}, SND.NXT={S}, SND.UNA={U}.\n\n" + fixture + "\n"
+    text += f"+0    < P. {R}:{R + 100}(100) ack {ack} win 65535\n"
+    text += ack_line(S, R)
+    if st in CAN_READ:
+        text += "+0    read(4, ..., 1000) = -1 EAGAIN\n"
+    text += state_assert(st, linux)
+    return text
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     out = os.path.join(here, "states")
@@ -257,6 +279,17 @@ def main():
                 with open(os.path.join(out, st, f"{seg}-{pos}.pkt"), "w") as f:
                     f.write(gen_state(st, seg, pos))
                 n += 1
+    out = os.path.join(here, "rfc5961")
+    if os.path.isdir(out):
+        shutil.rmtree(out)
+    os.makedirs(out)
+    for st in STATES:
+        if st == "syn-received":
+            continue
+        for kind in ("ack-beyond-snd-nxt", "ack-below-window"):
+            with open(os.path.join(out, f"{st}-{kind}.pkt"), "w") as f:
+                f.write(gen_rfc5961(st, kind))
+            n += 1
     print(f"wrote {n} scripts")
 
 

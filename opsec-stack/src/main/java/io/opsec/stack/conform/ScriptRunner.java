@@ -744,7 +744,7 @@ public final class ScriptRunner {
                     } catch (IllegalArgumentException e) {
                         throw fail(c, "TCP_OPSEC takes [OFF], [OPPORTUNISTIC] or [REQUIRED]");
                     }
-                    if (s.conn != null) {
+                    if (s.conn != null || s.listener != null) {
                         throw fail(c, "TCP_OPSEC must be set before connect() or listen()");
                     }
                 }
