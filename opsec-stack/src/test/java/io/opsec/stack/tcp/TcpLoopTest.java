@@ -270,4 +270,78 @@ class TcpLoopTest {
         assertEquals(0, net.alloc.live(), "buffers left unreleased");
         return summary;
     }
+
+    /** A thousand connections at once between two endpoints, each echoing a little data, 1% loss. */
+    @org.junit.jupiter.api.Test
+    void thousandConnectionsAtOnce_allCompleteByteExact() {
+        TcpConfig cfg = TcpConfig.builder().sendBufferSize(16 * 1024).receiveBufferSize(16 * 1024).build();
+        Net net = new Net(cfg, 99, 0.01, 0.0, 0.0, 5_000_000L, 125_000_000L);
+        int n = 1000;
+        try {
+            TcpListener l = net.b.listen(9, 2000);
+            java.util.LinkedHashSet<TcpConnection> dirty = new java.util.LinkedHashSet<>();
+            ConnectionEvents mark = new ConnectionEvents() {
+                @Override public void onEstablished(TcpConnection c) { dirty.add(c); }
+                @Override public void onReadable(TcpConnection c) { dirty.add(c); }
+                @Override public void onWritable(TcpConnection c) { dirty.add(c); }
+                @Override public void onClosed(TcpConnection c, TcpError e) { dirty.add(c); }
+            };
+            java.util.Map<TcpConnection, Stream> client = new java.util.HashMap<>();
+            java.util.Map<TcpConnection, Stream> echoed = new java.util.HashMap<>();
+            java.util.Set<TcpConnection> servers = new java.util.HashSet<>();
+            for (int i = 0; i < n; i++) {
+                TcpConnection c = net.a.connect(B, 9, 0, 0);
+                c.setEvents(mark);
+                client.put(c, new Stream(i, 3000));
+                echoed.put(c, new Stream(-1, 0));
+            }
+            int closed = 0;
+            java.util.Set<TcpConnection> done = new java.util.HashSet<>();
+            while (closed < n && net.step(600_000_000_000L)) {
+                TcpConnection s;
+                while ((s = net.b.accept(l)) != null) {
+                    s.setEvents(mark);
+                    servers.add(s);
+                    dirty.add(s);
+                }
+                while (!dirty.isEmpty()) {
+                    TcpConnection c = dirty.iterator().next();
+                    dirty.remove(c);
+                    if (servers.contains(c)) {
+                        ByteBuf b;
+                        while ((b = c.read(1 << 16, net.now)) != null) {
+                            c.send(b, net.now); // buffers are as large as the data: always fits
+                            b.release();
+                        }
+                        if (c.isInputEnded() && c.state() == TcpState.CLOSE_WAIT) {
+                            c.close(net.now);
+                        }
+                    } else {
+                        Stream up = client.get(c);
+                        if (c.state().isSynchronized()) {
+                            up.pushInto(c, net);
+                            if (up.sent == up.data.length && c.state() == TcpState.ESTABLISHED) {
+                                c.shutdownOutput(net.now);
+                            }
+                        }
+                        echoed.get(c).pullFrom(c, net);
+                        if (c.isClosed() && c.readableBytes() == 0 && done.add(c)) {
+                            closed++;
+                            verify(c, up, echoed.get(c));
+                        }
+                    }
+                }
+            }
+            assertEquals(n, closed, "connections finished");
+            assertEquals(n, servers.size());
+        } finally {
+            net.close();
+        }
+        assertEquals(0, net.alloc.live(), "buffers left unreleased");
+    }
+
+    private static void verify(TcpConnection c, Stream up, Stream echoed) {
+        assertNull(c.error(), c.toString());
+        assertArrayEquals(up.data, echoed.got.toByteArray(), "echo on " + c);
+    }
 }
