@@ -12,7 +12,7 @@ import picocli.CommandLine.Command;
 @Command(name = "opsec", mixinStandardHelpOptions = true, version = "opsec-stack 0.1.0",
         description = "A userspace TCP/IP stack with the TCP OPSEC option and TLS 1.2 opportunistic security.",
         subcommands = {DemoCommand.class, NcCommand.class, SimulateCommand.class, ConformCommand.class,
-                CommandLine.HelpCommand.class})
+                BenchCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     /** Exit status for bad arguments. */
     public static final int EXIT_USAGE = 2;
