@@ -12,6 +12,7 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
@@ -46,11 +47,12 @@ final class BenchCommand implements Callable<Integer> {
         Set<String> groups = new LinkedHashSet<>(only);
         for (String g : groups) {
             if (!Bench.GROUPS.contains(g)) {
-                throw new Main.UsageError("unknown group '" + g + "' for --only (bulk, tls, connect, rtt, tunnel, memory)");
+                throw new ParameterException(spec.commandLine(),
+                        "unknown group '" + g + "' for --only (bulk, tls, connect, rtt, tunnel, memory)");
             }
         }
         if (quick && tiny) {
-            throw new Main.UsageError("--quick and --tiny are exclusive");
+            throw new ParameterException(spec.commandLine(), "--quick and --tiny are exclusive");
         }
         Bench.Size size = tiny ? Bench.Size.TINY : quick ? Bench.Size.QUICK : Bench.Size.FULL;
         PrintWriter out = spec.commandLine().getOut();

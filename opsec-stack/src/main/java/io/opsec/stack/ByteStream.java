@@ -21,15 +21,25 @@ import java.util.concurrent.locks.ReentrantLock;
  * bytes; {@link #fail(IOException)} makes every later call throw; {@link #close()} is the local
  * socket's close and wakes every blocked thread.
  *
- * <p>Thread-safe. Memory is bounded by the capacity.
+ * <p>Thread-safe. Memory is bounded by the capacity, and an empty stream holds no buffer at all:
+ * the buffer is allocated when bytes arrive and dropped when they have all been taken, so an idle
+ * connection costs its two streams a few dozen bytes each (see docs/performance.md).
+ *
+ * <p>Wake-ups: the application side runs {@code onChange} after every write (the loop has bytes
+ * to send), but after a read only when the loop asked for room ({@link #awaitRoom()}, or an
+ * {@link #offer} that did not fit), so a reader does not wake the loop for nothing.
  */
 final class ByteStream {
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition readable = lock.newCondition();
     private final Condition writable = lock.newCondition();
-    private final ByteBuf buf;
+    /** Smallest buffer allocated when bytes arrive in an empty stream. */
+    static final int MIN_ALLOCATION = 8 * 1024;
+    /** Queued bytes, or {@code null} when nothing is queued. */
+    private ByteBuf buf;
     private final int capacity;
     private final Runnable onChange;
+    private boolean wantsRoom;
     private boolean finished;
     private boolean closed;
     private IOException failure;
@@ -44,7 +54,6 @@ final class ByteStream {
             throw new IllegalArgumentException("capacity " + capacity);
         }
         this.capacity = capacity;
-        this.buf = Unpooled.buffer(Math.min(capacity, 16 * 1024), capacity);
         this.onChange = onChange;
     }
 
@@ -62,6 +71,7 @@ final class ByteStream {
             return 0;
         }
         int n;
+        boolean wake;
         lock.lock();
         try {
             long deadline = timeoutMillis > 0 ? System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis) : 0;
@@ -69,7 +79,7 @@ final class ByteStream {
                 if (closed) {
                     throw new SocketException("Socket closed");
                 }
-                if (buf.isReadable()) {
+                if (buf != null) {
                     break; // queued data is delivered before a failure, as Linux does
                 }
                 throwIfClosedOrFailed();
@@ -80,11 +90,14 @@ final class ByteStream {
             }
             n = Math.min(len, buf.readableBytes());
             buf.readBytes(b, off, n);
-            writable.signalAll();
+            dropIfEmpty();
+            wake = roomMade();
         } finally {
             lock.unlock();
         }
-        onChange.run();
+        if (wake) {
+            onChange.run();
+        }
         return n;
     }
 
@@ -105,14 +118,13 @@ final class ByteStream {
                     if (finished) {
                         throw new SocketException("Socket output is shutdown");
                     }
-                    if (buf.readableBytes() < capacity) {
+                    if (queuedLocked() < capacity) {
                         break;
                     }
                     awaitOrTimeout(writable, deadline, "Write timed out");
                 }
-                compactIfNeeded();
-                n = Math.min(len - done, capacity - buf.readableBytes());
-                buf.writeBytes(b, off + done, n);
+                n = Math.min(len - done, capacity - queuedLocked());
+                room(n).writeBytes(b, off + done, n);
                 readable.signalAll();
             } finally {
                 lock.unlock();
@@ -126,10 +138,40 @@ final class ByteStream {
     int available() {
         lock.lock();
         try {
-            return closed ? 0 : buf.readableBytes();
+            return closed ? 0 : queuedLocked();
         } finally {
             lock.unlock();
         }
+    }
+
+    private int queuedLocked() {
+        return buf == null ? 0 : buf.readableBytes();
+    }
+
+    /** The buffer, allocated or compacted so that {@code n} more bytes fit. Lock held. */
+    private ByteBuf room(int n) {
+        if (buf == null) {
+            buf = Unpooled.buffer(Math.min(capacity, Math.max(n, MIN_ALLOCATION)), capacity);
+        } else if (buf.maxWritableBytes() < n || buf.readerIndex() > capacity / 2) {
+            buf.discardReadBytes();
+        }
+        return buf;
+    }
+
+    /** Frees the buffer once everything in it has been taken. Lock held. */
+    private void dropIfEmpty() {
+        if (buf != null && !buf.isReadable()) {
+            buf.release();
+            buf = null;
+        }
+    }
+
+    /** After the application took bytes: wakes writers; true when the loop asked for room. Lock held. */
+    private boolean roomMade() {
+        writable.signalAll();
+        boolean wake = wantsRoom;
+        wantsRoom = false;
+        return wake;
     }
 
     private void awaitOrTimeout(Condition c, long deadline, String what) throws IOException {
@@ -161,15 +203,6 @@ final class ByteStream {
         }
     }
 
-    private void compactIfNeeded() {
-        if (buf.writableBytes() == 0 || buf.readerIndex() > capacity / 2) {
-            buf.discardReadBytes();
-        }
-        if (buf.maxWritableBytes() < capacity - buf.readableBytes()) {
-            buf.discardReadBytes();
-        }
-    }
-
     /**
      * Application side, without blocking: queues as much of {@code data} as fits.
      *
@@ -185,9 +218,10 @@ final class ByteStream {
             if (finished) {
                 throw new SocketException("Socket output is shutdown");
             }
-            compactIfNeeded();
-            n = Math.min(data.readableBytes(), capacity - buf.readableBytes());
-            buf.writeBytes(data, n);
+            n = Math.min(data.readableBytes(), capacity - queuedLocked());
+            if (n > 0) {
+                room(n).writeBytes(data, n);
+            }
         } finally {
             lock.unlock();
         }
@@ -206,22 +240,27 @@ final class ByteStream {
      */
     ByteBuf readNow(int max) throws IOException {
         ByteBuf out;
+        boolean wake;
         lock.lock();
         try {
             if (closed) {
                 throw new SocketException("Socket closed");
             }
-            if (!buf.isReadable()) {
+            if (buf == null) {
                 throwIfClosedOrFailed();
                 return null;
             }
             int n = Math.min(max, buf.readableBytes());
             out = Unpooled.buffer(n);
             buf.readBytes(out, n);
+            dropIfEmpty();
+            wake = roomMade();
         } finally {
             lock.unlock();
         }
-        onChange.run();
+        if (wake) {
+            onChange.run();
+        }
         return out;
     }
 
@@ -239,13 +278,26 @@ final class ByteStream {
             if (closed || failure != null) {
                 return 0;
             }
-            compactIfNeeded();
-            int n = Math.min(data.readableBytes(), capacity - buf.readableBytes());
+            int offered = data.readableBytes();
+            int n = Math.min(offered, capacity - queuedLocked());
             if (n > 0) {
-                buf.writeBytes(data, n);
+                room(n).writeBytes(data, n);
                 readable.signalAll();
             }
+            if (n < offered) {
+                wantsRoom = true; // the rest waits for the application to read
+            }
             return n;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The loop could not move everything for lack of room: the next application read wakes it. */
+    void awaitRoom() {
+        lock.lock();
+        try {
+            wantsRoom = true;
         } finally {
             lock.unlock();
         }
@@ -259,14 +311,66 @@ final class ByteStream {
     ByteBuf take(int max) {
         lock.lock();
         try {
-            int n = closed ? 0 : Math.min(max, buf.readableBytes());
+            int n = closed ? 0 : Math.min(max, queuedLocked());
             if (n <= 0) {
                 return null;
             }
             ByteBuf out = Unpooled.buffer(n);
             buf.readBytes(out, n);
+            dropIfEmpty();
             writable.signalAll();
             return out;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** What {@link #drainTo} hands queued bytes to. */
+    interface Sink {
+        /**
+         * @param data borrowed, valid only during the call; the sink advances its reader index
+         *             past the bytes it consumed (and must not retain or release it)
+         */
+        void accept(ByteBuf data) throws io.opsec.stack.opsec.SecurityFailure;
+    }
+
+    /**
+     * Hands up to {@code max} queued bytes to {@code sink} without copying them out first, and
+     * removes what it consumed; never blocks. The sink runs under the stream's lock, so it must
+     * be quick and must not call back into this stream.
+     *
+     * @return bytes consumed (0 when nothing is queued)
+     */
+    int drainTo(int max, Sink sink) throws io.opsec.stack.opsec.SecurityFailure {
+        lock.lock();
+        try {
+            int n = closed ? 0 : Math.min(max, queuedLocked());
+            if (n <= 0) {
+                return 0;
+            }
+            ByteBuf view = buf.slice(buf.readerIndex(), n);
+            try {
+                sink.accept(view);
+            } finally {
+                int used = view.readerIndex();
+                if (used > 0) {
+                    buf.skipBytes(used);
+                    dropIfEmpty();
+                    writable.signalAll();
+                }
+                n = used;
+            }
+            return n;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Bytes of buffer held now (0 when empty), for tests of the memory an idle stream costs. */
+    int bufferCapacity() {
+        lock.lock();
+        try {
+            return buf == null ? 0 : buf.capacity();
         } finally {
             lock.unlock();
         }
@@ -276,7 +380,7 @@ final class ByteStream {
     int space() {
         lock.lock();
         try {
-            return closed ? 0 : capacity - buf.readableBytes();
+            return closed ? 0 : capacity - queuedLocked();
         } finally {
             lock.unlock();
         }
@@ -312,7 +416,7 @@ final class ByteStream {
     boolean isDrainedAndFinished() {
         lock.lock();
         try {
-            return finished && (closed || !buf.isReadable());
+            return finished && (closed || buf == null);
         } finally {
             lock.unlock();
         }
@@ -349,7 +453,10 @@ final class ByteStream {
                 return;
             }
             closed = true;
-            buf.release();
+            if (buf != null) {
+                buf.release();
+                buf = null;
+            }
             readable.signalAll();
             writable.signalAll();
         } finally {

@@ -221,6 +221,9 @@ final class StreamPump {
                     : SESSION_BACKLOG - session.pendingApplicationInput();
             int n = Math.min(Math.min(room, CHUNK), tcp.readableBytes());
             if (n <= 0) {
+                if (room <= 0 && session == null && tcp.readableBytes() > 0) {
+                    inbound.awaitRoom(); // the application's next read wakes the loop
+                }
                 break;
             }
             ByteBuf data = tcp.read(n, now);
@@ -272,22 +275,17 @@ final class StreamPump {
             if (room <= 0) {
                 break;
             }
-            ByteBuf data = outbound.take(Math.min(room, CHUNK));
-            if (data == null) {
-                break;
+            // The queued bytes go straight from the stream's buffer into TCP's send queue (or
+            // the session's scratch array): no intermediate copy, no allocation per chunk.
+            int moved;
+            if (session != null) {
+                moved = outbound.drainTo(Math.min(room, CHUNK), session::sendFromApplication);
+                flushCipher(now);
+            } else {
+                moved = outbound.drainTo(room, data -> tcp.send(data, now)); // TCP takes what fits
             }
-            try {
-                if (session != null) {
-                    session.sendFromApplication(data);
-                    flushCipher(now);
-                } else {
-                    tcp.send(data, now); // advances data's reader index past what it took
-                    if (data.isReadable()) {
-                        pendingCipher = data.retain(); // plain leftover rides the same slot
-                    }
-                }
-            } finally {
-                data.release();
+            if (moved == 0) {
+                break;
             }
         }
         if (!finSent && pendingCipher == null && outbound.isDrainedAndFinished()) {

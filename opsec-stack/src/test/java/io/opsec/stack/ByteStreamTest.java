@@ -139,4 +139,72 @@ class ByteStreamTest {
         assertEquals("Socket output is shutdown", e.getMessage());
         s.close();
     }
+    @Test
+    void emptyStream_holdsNoBuffer_andDropsItOnceDrained() throws IOException {
+        ByteStream s = new ByteStream(256 * 1024, () -> { });
+        assertEquals(0, s.bufferCapacity());
+        s.write(new byte[100], 0, 100, 0);
+        assertTrue(s.bufferCapacity() >= 100 && s.bufferCapacity() <= ByteStream.MIN_ALLOCATION);
+        assertEquals(60, s.read(new byte[60], 0, 60, 0));
+        assertTrue(s.bufferCapacity() > 0);
+        assertEquals(40, s.read(new byte[60], 0, 60, 0));
+        assertEquals(0, s.bufferCapacity());
+        s.close();
+    }
+
+    @Test
+    void read_wakesTheLoop_onlyWhenItAskedForRoom() throws IOException {
+        AtomicInteger changes = new AtomicInteger();
+        ByteStream s = new ByteStream(8, changes::incrementAndGet);
+        ByteBuf in = Unpooled.wrappedBuffer(new byte[] {1, 2, 3});
+        s.offer(in);
+        in.release();
+        s.read(new byte[1], 0, 1, 0);
+        assertEquals(0, changes.get()); // the loop had room: no wake-up
+        s.awaitRoom();
+        s.read(new byte[1], 0, 1, 0);
+        assertEquals(1, changes.get());
+        s.read(new byte[1], 0, 1, 0);
+        assertEquals(1, changes.get()); // asked once, woken once
+        s.close();
+    }
+
+    @Test
+    void drainTo_handsTheQueuedBytesWithoutCopying_andKeepsWhatTheSinkLeft() throws Exception {
+        ByteStream s = new ByteStream(16, () -> { });
+        s.write(new byte[] {1, 2, 3, 4, 5, 6}, 0, 6, 0);
+        ByteBuf got = Unpooled.buffer();
+        assertEquals(4, s.drainTo(5, data -> {
+            assertEquals(5, data.readableBytes());
+            got.writeBytes(data, 4); // takes 4 of the 5 offered
+        }));
+        assertEquals(2, s.queued());
+        assertEquals(2, s.drainTo(100, data -> got.writeBytes(data)));
+        assertEquals(0, s.drainTo(100, data -> got.writeBytes(data)));
+        assertArrayEquals(new byte[] {1, 2, 3, 4, 5, 6}, io.netty.buffer.ByteBufUtil.getBytes(got));
+        assertEquals(0, s.bufferCapacity());
+        got.release();
+        s.close();
+    }
+
+    @Test
+    void drainTo_wakesABlockedWriter() throws Exception {
+        ByteStream s = new ByteStream(4, () -> { });
+        s.write(new byte[4], 0, 4, 0); // full
+        CompletableFuture<Void> writer = CompletableFuture.runAsync(() -> {
+            try {
+                s.write(new byte[] {9}, 0, 1, 0);
+            } catch (IOException e) {
+                throw new RuntimeException(e);
+            }
+        });
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        int drained = 0;
+        while (drained < 5 && System.nanoTime() < deadline) {
+            drained += s.drainTo(2, data -> data.skipBytes(data.readableBytes()));
+        }
+        writer.get(10, TimeUnit.SECONDS);
+        assertEquals(5, drained);
+        s.close();
+    }
 }
