@@ -11,6 +11,10 @@ import java.util.concurrent.TimeUnit;
  * server reads and discards them, and one transfer is timed from the first write to the last
  * byte read. One warm-up transfer, then {@code reps} measured ones on the same connection; the
  * figure is the median. Process CPU time is taken over each measured transfer.
+ *
+ * <p>Every transport runs with TCP_NODELAY: BouncyCastle's blocking TLS writes each record with
+ * its own socket write, and with Nagle's algorithm against the peer's delayed ACK a record
+ * smaller than loopback's 64 KiB MSS can wait 40 ms, which made the baseline stall for seconds.
  */
 final class Bulk {
     static final int CHUNK = 64 * 1024;
@@ -23,7 +27,7 @@ final class Bulk {
     private Bulk() {}
 
     static Result run(Endpoints.Factory factory, long bytes, int reps, long deadlineNanos) throws IOException {
-        try (Endpoints.Connection c = factory.connect(false)) {
+        try (Endpoints.Connection c = factory.connect(true)) {
             double[] rates = new double[reps];
             double[] cpu = new double[reps];
             transfer(c, bytes, deadlineNanos); // warm-up
