@@ -608,10 +608,7 @@ public final class TcpConnection {
             if (state == TcpState.TIME_WAIT && fin) {
                 timers.set(TcpTimer.TIME_WAIT, now + 2 * cfg.mslNanos());
             }
-            if (state == TcpState.SYN_RECEIVED) {
-                return;
-            }
-            sendAck(now);
+            sendAck(now); // SYN-RECEIVED too: SND.NXT is ISS + 1 there, as Linux's request socket answers
             return;
         }
 

@@ -127,6 +127,19 @@ class TcpHandshakeTest {
     }
 
     @Test
+    void synReceived_segmentOutsideWindow_isAnsweredWithAckFromSndNxt() {
+        try (TcpFixture f = new TcpFixture().synReceived()) {
+            // RFC 9293 §3.10.7.4 first: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, in SYN-RECEIVED as elsewhere.
+            f.deliver(at(5), f.seg().flags(ACK).seq(f.remoteIss + 1 - 1000).ack(f.iss + 1).len(100));
+            f.expect(at(5), f.seg().flags(ACK).seq(f.iss + 1).ack(f.remoteIss + 1));
+            f.deliver(at(6), f.seg().flags(FIN | ACK).seq(f.remoteIss + 1 + 65535).ack(f.iss + 1));
+            f.expect(at(6), f.seg().flags(ACK).seq(f.iss + 1).ack(f.remoteIss + 1));
+            assertEquals(TcpState.SYN_RECEIVED, f.ep.connectionCount() == 1 ? TcpState.SYN_RECEIVED : null);
+            assertNull(f.ep.accept(f.listener));
+        }
+    }
+
+    @Test
     void synReceived_duplicateSyn_retransmitsSynAck() {
         try (TcpFixture f = new TcpFixture().synReceived()) {
             f.deliver(at(5), f.seg().flags(SYN).seq(f.remoteIss).opts(new TcpOption.Mss(1460)));
