@@ -62,6 +62,7 @@ public final class Sim {
     private OpsecMode opsec = OpsecMode.OFF;
     private long bandwidth = Profile.BANDWIDTH;
     private Duration latency = Profile.LATENCY;
+    private final Map<Integer, io.opsec.stack.link.Middlebox> middleboxes = new LinkedHashMap<>();
 
     private Sim(long seed) {
         this.seed = seed;
@@ -149,6 +150,12 @@ public final class Sim {
         return this;
     }
 
+    /** A middlebox on the packets host {@code i} sends (see {@link SimNet.Builder#middlebox}). */
+    public Sim middlebox(int host, io.opsec.stack.link.Middlebox mb) {
+        middleboxes.merge(host, Objects.requireNonNull(mb), io.opsec.stack.link.Middlebox::andThen);
+        return this;
+    }
+
     /** The virtual time by which every connection must have ended (default 30 min). */
     public Sim deadline(Duration d) {
         this.deadline = d.toNanos();
@@ -175,6 +182,9 @@ public final class Sim {
             b.append("   (on a ").append(bandwidth).append(" bit/s, ").append(latency.toMillis())
                     .append(" ms path: replay with the test)");
         }
+        if (!middleboxes.isEmpty()) {
+            b.append("   (with the test's middleboxes: replay with the test)");
+        }
         if (opsec != OpsecMode.OFF) {
             b.append(" --opsec ").append(opsec.name().toLowerCase(java.util.Locale.ROOT));
         }
@@ -193,6 +203,7 @@ public final class Sim {
         for (int i = 0; i < hosts; i++) {
             nb.mode(i, opsec);
         }
+        middleboxes.forEach(nb::middlebox);
         SimNet net = nb.build();
         long[] faultAt = {-1};
         long finishedAt = -1;
