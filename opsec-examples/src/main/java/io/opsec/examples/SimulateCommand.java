@@ -60,7 +60,8 @@ final class SimulateCommand implements Callable<Integer> {
             description = "off (plain TCP, as CI), opportunistic or required (OPSEC with TLS). Default: ${DEFAULT-VALUE}.")
     String opsec;
 
-    @Option(names = "--pcap", paramLabel = "DIR", description = "Write a pcap per host of every run into DIR.")
+    @Option(names = "--pcap", paramLabel = "DIR", description = {"Write a pcap per host into DIR: of the run, for one "
+            + "seed; of each failing run (replayed with the capture on), for several."})
     Path pcap;
 
     @Option(names = {"-v", "--verbose"}, description = "One line per seed, passed or not, and every failure in full.")
@@ -103,10 +104,17 @@ final class SimulateCommand implements Callable<Integer> {
             if (connections != null) {
                 sim.connections(connections);
             }
-            if (pcap != null) {
+            if (pcap != null && seeds == 1) {
                 sim.pcap(pcap);
             }
             SimResult r = sim.run();
+            if (!r.passed() && pcap != null && seeds > 1) {
+                // Replaying is exact, so the capture of the replay is the capture of the failure.
+                SimResult again = sim.pcap(pcap).run();
+                if (!again.traceDigest().equals(r.traceDigest())) {
+                    out.println("seed " + s + ": WARNING: the replay differs from the run (nondeterminism)");
+                }
+            }
             if (r.passed()) {
                 passed++;
                 if (verbose) {

@@ -48,6 +48,15 @@ class SimulateCommandTest {
     }
 
     @Test
+    void sweepWithPcap_capturesOnlyFailingRuns(@TempDir Path dir) throws Exception {
+        Run r = run("simulate", "--seeds", "2", "--bytes", "4096", "--pcap", dir.toString());
+        assertEquals(0, r.status(), r.out() + r.err());
+        try (var files = Files.list(dir)) {
+            assertEquals(0, files.count(), "passing runs of a sweep were captured");
+        }
+    }
+
+    @Test
     void badArguments_oneLineAndExit2() {
         for (String[] args : new String[][] {
                 {"simulate", "--profile", "wobbly"},
