@@ -116,8 +116,18 @@ final class KernelLab implements AutoCloseable {
         return lab;
     }
 
-    /** Deletes namespaces that earlier, dead JVMs of this harness left behind. */
+    /**
+     * Deletes namespaces that earlier, dead JVMs of this harness left behind, and ends their socat
+     * bridges: socat runs in the root namespace, so a JVM killed outright leaves it orphaned
+     * (parent pid 1) after its namespace is gone. Labs of live JVMs (other runs on this machine)
+     * are left alone.
+     */
     private static void reapStale() {
+        ProcessHandle.allProcesses()
+                .filter(p -> p.parent().map(pp -> pp.pid() == 1).orElse(true))
+                .filter(p -> p.info().commandLine().map(c -> c.startsWith("socat ")
+                        && c.contains("TUN,tun-type=tun,iff-no-pi,tun-name=ok")).orElse(false))
+                .forEach(ProcessHandle::destroyForcibly);
         String list = runQuietly(List.of("ip", "netns", "list"));
         for (String line : list.split("\n")) {
             String name = line.split("\\s+")[0];

@@ -61,23 +61,25 @@ class KernelStackTest {
         final KernelLab.Namespace ns;
         final KernelLab.Tunnel tun;
         final OpsecStack stack;
+        final UdpTunnelLink link;
         final Impairment profile;
 
         Rig(String label, Impairment profile, int subnet) throws IOException {
             this.profile = profile;
             lab = KernelLab.open(label + "-" + profile.name());
             boolean built = false;
-            UdpTunnelLink link = null;
+            UdpTunnelLink l = null;
             try {
                 ns = lab.namespace("k");
                 tun = lab.tunnel(ns, subnet, profile, subnet * 31L + 7, 1500);
-                link = UdpTunnelLink.builder().local(tun.stackBind()).peer(tun.stackPeer()).build();
-                stack = OpsecStack.builder().address(tun.stackAddress()).link(link).build();
+                l = UdpTunnelLink.builder().local(tun.stackBind()).peer(tun.stackPeer()).build();
+                link = l;
+                stack = OpsecStack.builder().address(tun.stackAddress()).link(l).build();
                 built = true;
             } finally {
                 if (!built) {
-                    if (link != null) {
-                        link.close();
+                    if (l != null) {
+                        l.close();
                     }
                     lab.close();
                 }
@@ -91,11 +93,17 @@ class KernelStackTest {
             return s;
         }
 
-        /** Closes the stack (and its link), then flushes the tap, then tears the lab down. */
+        /**
+         * Closes the stack (and its link), then flushes the tap, then tears the lab down. The link's
+         * counters go to the test output: a full inbound queue (the event loop starved of CPU) drops
+         * ACKs, which shows in the capture as spurious retransmissions.
+         */
         @Override
         public void close() {
             try {
                 stack.close();
+                System.out.println("link " + profile.name() + ": " + link.counters() + "; relay to-stack "
+                        + tun.relay().statsBtoA() + "; from-stack " + tun.relay().statsAtoB());
             } finally {
                 tun.relay().close();
                 lab.close();
