@@ -75,7 +75,7 @@ public final class OpsecStack implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(OpsecStack.class);
     /** Default size of each socket's application-side buffers, in bytes. */
     public static final int DEFAULT_SOCKET_BUFFER = 256 * 1024;
-    /** How long {@link #close()} waits for connections to end gracefully. */
+    /** How long {@link #close()} waits for connections to end gracefully, unless the builder says otherwise. */
     public static final Duration CLOSE_GRACE = Duration.ofSeconds(2);
 
     private final int address;
@@ -89,6 +89,7 @@ public final class OpsecStack implements AutoCloseable {
     private final ByteBufAllocator alloc;
     private final String name;
     private final boolean manual;
+    private final long closeGraceNanos;
     private final RandomGenerator random;
 
     private final ConcurrentLinkedQueue<LongConsumer> commands = new ConcurrentLinkedQueue<>();
@@ -110,6 +111,7 @@ public final class OpsecStack implements AutoCloseable {
         this.name = b.name != null ? b.name : Ipv4Address.format(b.address);
         this.alloc = b.alloc;
         this.manual = b.manual;
+        this.closeGraceNanos = b.closeGrace.toNanos();
         this.random = b.random;
         Map<Integer, SecurityProtocol> ps = new LinkedHashMap<>();
         for (SecurityProtocol p : b.protocols) {
@@ -681,7 +683,7 @@ public final class OpsecStack implements AutoCloseable {
                 p.close(false, now);
             }
         });
-        long deadline = System.nanoTime() + CLOSE_GRACE.toNanos();
+        long deadline = System.nanoTime() + closeGraceNanos;
         while (System.nanoTime() < deadline) {
             CompletableFuture<Boolean> empty = new CompletableFuture<>();
             submitQuietly(now -> empty.complete(pumps.isEmpty()));
@@ -836,6 +838,7 @@ public final class OpsecStack implements AutoCloseable {
         private byte[] isnSecret;
         private String name;
         private boolean manual;
+        private Duration closeGrace = CLOSE_GRACE;
 
         private Builder() {}
 
@@ -915,6 +918,21 @@ public final class OpsecStack implements AutoCloseable {
         /** A name for the thread and logs. */
         public Builder name(String name) {
             this.name = name;
+            return this;
+        }
+
+        /**
+         * How long {@link OpsecStack#close()} lets connections end gracefully (queued bytes sent and
+         * acknowledged, FINs exchanged) before it resets them; {@link OpsecStack#CLOSE_GRACE} by default. A
+         * process that owns its stack and exits after closing it (such as {@code opsec nc}) needs
+         * more on a slow path: the kernel would go on sending after {@code close()}, this stack
+         * cannot once its owner is gone.
+         */
+        public Builder closeGrace(Duration grace) {
+            if (grace.isNegative()) {
+                throw new IllegalArgumentException("negative close grace " + grace);
+            }
+            this.closeGrace = grace;
             return this;
         }
 
