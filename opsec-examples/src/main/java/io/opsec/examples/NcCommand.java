@@ -24,6 +24,7 @@ import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.net.UnknownHostException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -56,10 +57,15 @@ import picocli.CommandLine.Spec;
                 "stdin goes to the connection, the connection to stdout; at the end of stdin the",
                 "output is half-closed and reading goes on until the peer closes. Once connected,",
                 "one line on stderr says 'opsec: secured ...' or 'opsec: plaintext (...)'."},
-        footer = {"", "Example (two shells):",
-                "  opsec nc -l --ip 198.18.0.2 --udp-bind 127.0.0.1:7002 --udp-peer 127.0.0.1:7001 7",
-                "  opsec nc --ip 198.18.0.1 --udp-bind 127.0.0.1:7001 --udp-peer 127.0.0.1:7002 198.18.0.2 7"})
+        footer = {"", "Example, in two shells:",
+                "  opsec nc -l --ip 198.18.0.2 --udp-bind 127.0.0.1:7002 \\",
+                "      --udp-peer 127.0.0.1:7001 7",
+                "  opsec nc --ip 198.18.0.1 --udp-bind 127.0.0.1:7001 \\",
+                "      --udp-peer 127.0.0.1:7002 198.18.0.2 7",
+                "Exit status: 0 when done, 1 when a connection failed, 2 for bad arguments."})
 public final class NcCommand implements Callable<Integer> {
+    /** How long the stack may take, after the end, to deliver what is still queued. */
+    static final Duration CLOSE_GRACE = Duration.ofSeconds(60);
     static final int MIN_MTU = 576;
     static final int MAX_MTU = 65535;
     /** The largest UDP payload over IPv4 (65535 - 20 - 8): the most one tunnel datagram can carry. */
@@ -102,7 +108,7 @@ public final class NcCommand implements Callable<Integer> {
     String udpPeer;
 
     @Option(names = "--opsec", paramLabel = "off|on|require", defaultValue = "on",
-            description = "OFF: plain TCP; on: opportunistic (default); require: fail unless secured.")
+            description = "off: plain TCP; on: opportunistic (default); require: fail unless secured.")
     Opsec opsec;
 
     @Option(names = "--pcap", paramLabel = "FILE",
@@ -121,12 +127,15 @@ public final class NcCommand implements Callable<Integer> {
             description = "Give up connecting after this long. Default: ${DEFAULT-VALUE}.")
     int connectTimeoutSeconds;
 
-    @Parameters(arity = "0..2", paramLabel = "[HOST] PORT",
+    @Parameters(arity = "0..2", paramLabel = "[HOST] PORT", hideParamSyntax = true,
             description = "Connect to HOST (an IPv4 address in the tunnel) on PORT; with -l, listen on PORT.")
     List<String> positionals = new ArrayList<>();
 
     /** The tunnel's bound UDP address (the real port when --udp-bind gave port 0). */
     private InetSocketAddress tunnelLocal;
+
+    /** The connection being relayed, for the shutdown hook. */
+    private volatile Socket current;
 
     /** Set when the process is being killed: failures that follow are its doing, not the peer's. */
     private volatile boolean stopping;
@@ -254,29 +263,52 @@ public final class NcCommand implements Callable<Integer> {
         if (plan.keylog() != null) {
             builder.securityProtocol(TlsSecurityProtocol.builder().keyLog(plan.keylog()).build());
         }
-        OpsecStack stack = builder.build();
-        // Killed (SIGINT, SIGTERM): end the connections in order, within the stack's bound.
+        // The stack dies with this process, so closing it must wait until the peer has
+        // acknowledged everything (the kernel would keep sending after exit; we cannot).
+        OpsecStack stack = builder.closeGrace(CLOSE_GRACE).build();
+        // Killed (SIGINT, SIGTERM): reset the connection in progress (its stream is cut short,
+        // and the peer should hear so at once), then stop the stack.
         Thread hook = new Thread(() -> {
             stopping = true;
+            Socket s = current;
+            if (s != null) {
+                try {
+                    s.setSoLinger(true, 0);
+                } catch (IOException ignored) {
+                    // closed already
+                }
+                closeQuietly(s);
+            }
             stack.close();
         }, "opsec-nc-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
+        int status;
         try {
             StdinFeed feed = new StdinFeed(stdin);
-            return plan.listen() ? serveListening(plan, stack, feed, err) : connect(plan, stack, feed, err);
+            status = plan.listen() ? serveListening(plan, stack, feed, err) : connect(plan, stack, feed, err);
         } catch (IOException e) {
+            stack.close();
             if (stopping) {
                 return Main.EXIT_FAILURE; // killed: the sockets closed under us, nothing to report
             }
             throw e;
         } finally {
-            stack.close();
             try {
                 Runtime.getRuntime().removeShutdownHook(hook);
             } catch (IllegalStateException shuttingDown) {
                 // the hook is already running
             }
         }
+        long start = System.nanoTime();
+        stack.close();
+        if (System.nanoTime() - start >= CLOSE_GRACE.toNanos() && !stopping) {
+            // close() gave up waiting and reset what was left: the peer may lack our last bytes.
+            err.println("opsec: the peer did not acknowledge everything within " + CLOSE_GRACE.toSeconds()
+                    + " s of the end; the connection was reset");
+            err.flush();
+            return Main.EXIT_FAILURE;
+        }
+        return status;
     }
 
     private int connect(Plan plan, OpsecStack stack, StdinFeed feed, PrintWriter err) throws IOException {
@@ -325,6 +357,7 @@ public final class NcCommand implements Callable<Integer> {
      * it to stdout until the peer ends. Returns null, or the failure it printed.
      */
     private String relay(Socket s, StdinFeed feed, PrintWriter err) {
+        current = s;
         String peer = hostPort((InetSocketAddress) s.getRemoteSocketAddress());
         SecurityStatus status = ((OpsecSocket) s).security();
         err.println("opsec: " + status + ", peer " + peer);

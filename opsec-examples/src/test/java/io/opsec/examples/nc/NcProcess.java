@@ -31,16 +31,27 @@ final class NcProcess implements AutoCloseable {
     private final List<String> stderr = new ArrayList<>();
     private final Thread outReader;
     private final Thread errReader;
+    private final java.util.concurrent.CountDownLatch stdoutReleased;
 
-    private NcProcess(String name, Process process) {
+    private NcProcess(String name, Process process, boolean holdStdout) {
         this.name = name;
         this.process = process;
+        this.stdoutReleased = new java.util.concurrent.CountDownLatch(holdStdout ? 1 : 0);
         this.outReader = daemon(name + "-stdout", () -> copy(process.getInputStream()));
         this.errReader = daemon(name + "-stderr", () -> lines(process.getErrorStream()));
     }
 
     /** Starts {@code opsec nc args...} with stdin from {@code stdin} (a file, or PIPE for {@link #stdin()}). */
     static NcProcess start(String name, ProcessBuilder.Redirect stdin, List<String> args) {
+        return start(name, stdin, args, false);
+    }
+
+    /**
+     * As {@link #start(String, ProcessBuilder.Redirect, List)}; with {@code holdStdout} nothing
+     * is read from the process's stdout until {@link #releaseStdout()}, so once the pipe is full
+     * the process stops reading its connection, as a slow consumer would.
+     */
+    static NcProcess start(String name, ProcessBuilder.Redirect stdin, List<String> args, boolean holdStdout) {
         List<String> command = new ArrayList<>(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-XX:+UseSerialGC", "-Xmx256m",
@@ -49,7 +60,7 @@ final class NcProcess implements AutoCloseable {
         command.addAll(args);
         try {
             Process p = new ProcessBuilder(command).redirectInput(stdin).start();
-            return new NcProcess(name, p);
+            return new NcProcess(name, p, holdStdout);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot start " + command, e);
         }
@@ -121,6 +132,16 @@ final class NcProcess implements AutoCloseable {
         return process.exitValue();
     }
 
+    /** Starts reading stdout (see {@code holdStdout}). */
+    void releaseStdout() {
+        stdoutReleased.countDown();
+    }
+
+    /** Whether the process exits within {@code timeout}. */
+    boolean exitsWithin(Duration timeout) throws InterruptedException {
+        return process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
     /** Sends SIGKILL: the stack dies without a word to its peer. */
     void kill() {
         process.destroyForcibly();
@@ -149,6 +170,7 @@ final class NcProcess implements AutoCloseable {
 
     @Override
     public void close() {
+        releaseStdout();
         if (process.isAlive()) {
             process.destroyForcibly();
             try {
@@ -185,6 +207,7 @@ final class NcProcess implements AutoCloseable {
     private void copy(InputStream in) {
         byte[] buf = new byte[64 * 1024];
         try (in) {
+            stdoutReleased.await();
             int n;
             while ((n = in.read(buf)) >= 0) {
                 synchronized (stdout) {
@@ -194,6 +217,8 @@ final class NcProcess implements AutoCloseable {
             }
         } catch (IOException e) {
             // the process is gone
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         } finally {
             synchronized (stdout) {
                 stdout.notifyAll();

@@ -2,6 +2,7 @@ package io.opsec.examples.nc;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -96,6 +97,33 @@ class NcProcessTest {
         List<String> keys = Files.readAllLines(keylog);
         assertEquals(1, keys.size(), keys.toString());
         assertTrue(keys.get(0).matches("CLIENT_RANDOM [0-9a-f]{64} [0-9a-f]{96}"), keys.get(0));
+    }
+
+    @Test
+    void slowReader_clientDoneFirst_waitsUntilItsLastBytesAreAcknowledged_beforeExiting() throws Exception {
+        // The listener has nothing to say, so it half-closes at once, and the client has read its
+        // end while part of its own 800 KiB is still queued: the listener's stdout is held, so the
+        // listener (its pipe, its socket buffers) takes only so much. The client's stack dies with
+        // the process, so the client must not exit before the rest is acknowledged; it once reset
+        // the connection 2 s into its close, and exited 0.
+        byte[] up = random(800 * 1024, 3);
+        Path upFile = Files.write(dir.resolve("up.bin"), up);
+        ports();
+        List<String> args = new ArrayList<>(List.of("-l", "-v", "--mtu", "576", "--ip", SERVER,
+                "--udp-bind", "127.0.0.1:" + serverPort, "--udp-peer", "127.0.0.1:" + clientPort, "7"));
+        NcProcess listener = NcProcess.start("listener", input(""), args, true);
+        started.add(listener);
+        listener.awaitStderr(s -> s.startsWith("opsec: listening on "), START);
+        NcProcess client = client("client", ProcessBuilder.Redirect.from(upFile.toFile()), "--mtu", "576", SERVER, "7");
+        client.awaitStderr(s -> s.startsWith("opsec: secured"), RUN);
+
+        assertFalse(client.exitsWithin(Duration.ofSeconds(6)), () -> "the client left with data undelivered: "
+                + client.stderrLines());
+        listener.releaseStdout();
+        assertEquals(0, client.awaitExit(RUN), () -> "client: " + client.stderrLines());
+        assertEquals(0, listener.awaitExit(RUN), () -> "listener: " + listener.stderrLines());
+        assertArrayEquals(up, listener.stdout());
+        assertEquals(1, client.stderrLines().size(), client.stderrLines().toString());
     }
 
     @Test
