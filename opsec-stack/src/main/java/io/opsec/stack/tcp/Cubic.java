@@ -18,7 +18,6 @@ final class Cubic implements CongestionControl {
     private double k;             // seconds
     private long epochStart = -1; // start of the current congestion-avoidance epoch, nanos
     private double wEst;          // Reno-friendly estimate, segments
-    private long ackedAccumulator;
 
     Cubic(int smss, long initialWindow) {
         this.smss = smss;
@@ -64,8 +63,6 @@ final class Cubic implements CongestionControl {
         long nextBytes = (long) (next * smss);
         if (nextBytes > cwnd) {
             cwnd = nextBytes;
-        } else {
-            ackedAccumulator = 0;
         }
     }
 

@@ -564,7 +564,7 @@ public final class TcpConnection {
 
         // SYN-RECEIVED: a retransmitted SYN means our SYN-ACK was lost; send it again.
         if (state == TcpState.SYN_RECEIVED && syn && !h.has(TcpFlags.ACK) && !rst && seq == irs) {
-            retransmitHandshake(now, false);
+            retransmitHandshake(now);
             return;
         }
 
@@ -584,6 +584,14 @@ public final class TcpConnection {
             sndWl2 = h.ack();
             sndUna = h.ack();
             establish(now);
+            // Figure 8 sends nothing more, but then a handshake extension never gets a non-SYN
+            // segment to carry its options (OPSEC's selection) and both ends would wait forever.
+            // With an extension, one ACK settles it; to the peer it is an ACK of nothing new.
+            // Without one, plain RFC 9293 (and Linux): nothing.
+            if (ext != null) {
+                ackNow = true;
+                output(now);
+            }
             return;
         }
 
@@ -932,7 +940,6 @@ public final class TcpConnection {
                 endpoint.markEvent(this, TcpEndpoint.EV_WRITABLE);
             }
         }
-        long flightBefore = SeqNum.diff(sndNxt, sndUna);
         sndUna = ack;
         if (SeqNum.lt(highRxt, sndUna)) {
             highRxt = sndUna;
@@ -964,19 +971,10 @@ public final class TcpConnection {
             }
         } else {
             dupAcks = 0;
-            if (!recoveryPointValid || SeqNum.ge(sndUna, recoveryPoint)) {
-                cc.onAck(acked, now, rtt.srtt());
-            } else {
-                // Slow start after an RTO (RFC 5681 §3.1 / RFC 6582 §3.2 step 1 "recover").
-                cc.onAck(acked, now, rtt.srtt());
-            }
+            cc.onAck(acked, now, rtt.srtt()); // also the slow start that follows an RTO
         }
         if (recoveryPointValid && SeqNum.ge(sndUna, recoveryPoint) && !inRecovery) {
             recoveryPointValid = false;
-        }
-        // The flight before this ACK is what the CC saw; nothing else to report.
-        if (flightBefore < 0) {
-            log.debug("{}: negative flight", this);
         }
     }
 
@@ -1163,7 +1161,7 @@ public final class TcpConnection {
                 synAttempt++;
                 rtt.backoff();
                 synExtOptions = ext == null ? List.of() : List.copyOf(ext.synOptions(synAttempt));
-                retransmitHandshake(now, true);
+                retransmitHandshake(now);
                 timers.set(TcpTimer.RETRANSMIT, now + rtt.rto());
             }
             case SYN_RECEIVED -> {
@@ -1178,7 +1176,7 @@ public final class TcpConnection {
                 }
                 synAttempt++;
                 rtt.backoff();
-                retransmitHandshake(now, true);
+                retransmitHandshake(now);
                 timers.set(TcpTimer.RETRANSMIT, now + rtt.rto());
             }
             default -> {
@@ -1215,7 +1213,7 @@ public final class TcpConnection {
         }
     }
 
-    private void retransmitHandshake(long now, boolean timeout) {
+    private void retransmitHandshake(long now) {
         endpoint.stats.segmentsRetransmitted++;
         if (state == TcpState.SYN_SENT) {
             sendSyn(now);

@@ -57,7 +57,10 @@ public interface TcpExtension {
      * data, pure ACKs, FIN). Called as each such segment is built, and possibly for one that is
      * then held back (Nagle, window), so it should not count calls as segments sent; return an
      * empty list when done echoing. SACK blocks give way to these options within the 40 bytes;
-     * options that do not fit beside timestamps are left out (and logged).
+     * options that do not fit beside timestamps are left out (and logged). In a simultaneous
+     * open the crossing SYN-ACKs complete the handshake with no further segment (RFC 9293
+     * Figure 8); when an extension is attached TCP then sends one ACK so these options have a
+     * segment to ride on.
      */
     default List<TcpOption> segmentOptions() {
         return List.of();

@@ -178,6 +178,11 @@ class TcpExtensionTest {
             TcpFixture.Got sa = f.expect(at(5), f.seg().flags(SYN | ACK));
             assertEquals(OpsecOption.experimental(0), sa.option(OpsecOption.class));
             assertTrue(ext.log.contains("synack true true"));
+            f.deliver(at(6), f.seg().flags(SYN | ACK).seq(f.remoteIss).ack(f.iss + 1).opts(MSS, OpsecOption.experimental(0)));
+            assertEquals(TcpState.ESTABLISHED, f.conn.state());
+            // The ACK after the crossing SYN-ACKs carries segmentOptions() (the active opener echoes).
+            TcpFixture.Got ack = f.expect(at(6), f.seg().flags(ACK).seq(f.iss + 1).ack(f.remoteIss + 1));
+            assertEquals(OpsecOption.experimental(0), ack.option(OpsecOption.class));
         }
     }
 

@@ -267,6 +267,7 @@ class TcpHandshakeTest {
             f.deliver(at(6), f.seg().flags(SYN | ACK).seq(f.remoteIss).ack(f.iss + 1));
             // The peer's SYN-ACK is acceptable for its ACK; its SYN is old: RFC 9293 Figure 8.
             f.assertState(TcpState.ESTABLISHED);
+            f.expectNothing(at(6)); // Figure 8: nothing more (without a handshake extension)
         }
     }
 
