@@ -1,6 +1,7 @@
 package io.opsec.examples.kernel;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.netty.buffer.ByteBuf;
@@ -75,6 +76,44 @@ class OpsecDissectorTest {
         List<String[]> literal = decode(pcap, List.of("-o", "opsec.literal_kind:" + LITERAL_KIND));
         assertEquals("proposal|0|literal|", row(literal, 5));
         assertEquals("proposal|0,7|experimental|0x05ec", row(literal, 1), "experimental framing still decoded");
+    }
+
+    /**
+     * The capture {@code opsec demo} writes (two of our stacks, OPSEC secured): the dissector finds
+     * one proposal, one selection, then the echo, each naming TLS (0). The initiator repeats the echo
+     * on its segments until the responder acknowledges its data (a lost handshake ACK is covered;
+     * see {@code Negotiation}), so there is at least one echo and nothing else after the selection.
+     * With {@code --peer-without-opsec}, the proposal alone.
+     */
+    @Test
+    void demoCapture_decodesProposalSelectionEcho(@TempDir Path tmp) {
+        List<String> roles = demoRoles(tmp, "secured.pcap");
+        assertTrue(roles.size() >= 3, roles.toString());
+        assertEquals(List.of("proposal 0", "selection 0", "echo 0"), roles.subList(0, 3));
+        assertTrue(roles.subList(3, roles.size()).stream().allMatch("echo 0"::equals), roles.toString());
+        assertEquals(List.of("proposal 0"), demoRoles(tmp, "plain.pcap", "--peer-without-opsec"));
+    }
+
+    private static List<String> demoRoles(Path tmp, String name, String... extra) {
+        Path pcap = tmp.resolve(name);
+        List<String> args = new ArrayList<>(List.of("demo", "--pcap", pcap.toString()));
+        args.addAll(List.of(extra));
+        java.io.StringWriter out = new java.io.StringWriter();
+        int status = io.opsec.examples.Main.run(args.toArray(String[]::new), new java.io.PrintWriter(out, true),
+                new java.io.PrintWriter(out, true));
+        assertEquals(0, status, out.toString());
+        KernelLab.Result r = KernelLab.exec(List.of("tshark", "-n", "-X", "lua_script:" + script, "-r",
+                pcap.toString(), "-Y", "opsec", "-T", "fields", "-E", "separator=/t", "-e", "opsec.role",
+                "-e", "opsec.protocols"), Duration.ofSeconds(60));
+        assertEquals(0, r.status(), r.output());
+        List<String> roles = new ArrayList<>();
+        for (String line : r.output().split("\n")) {
+            String[] c = line.split("\t", -1);
+            if (c.length == 2 && !c[0].isEmpty()) {
+                roles.add(c[0] + " " + c[1]);
+            }
+        }
+        return roles;
     }
 
     private static String row(List<String[]> rows, int frame) {
