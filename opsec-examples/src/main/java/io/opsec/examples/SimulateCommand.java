@@ -21,9 +21,9 @@ import picocli.CommandLine.Spec;
  * when every seed passed, 1 when any failed, 2 for bad arguments.
  */
 @Command(name = "simulate", mixinStandardHelpOptions = true,
-        description = {"Runs the seeded network simulator: stacks on virtual time over impaired links, checking",
-                "byte-exact delivery, clean endings, bounded lifetimes, no leaks and no escaped exceptions.",
-                "Without --profile and --scenario, seed s runs profile s mod 4 and scenario (s / 4) mod 9."})
+        description = {"Runs the seeded network simulator: stacks on virtual time over impaired links.",
+                "Checks byte-exact delivery, clean endings, bounded lifetimes, no leaks, no escaped exceptions.",
+                "Without --profile and --scenario, seed s runs profile (s mod 4) and scenario ((s / 4) mod 9)."})
 final class SimulateCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -37,8 +37,8 @@ final class SimulateCommand implements Callable<Integer> {
     long seed;
 
     @Option(names = "--profile", paramLabel = "P",
-            description = "clean, lossy (1% loss), hostile (10% loss, 5% reordering, 1% duplication, 0.1% corruption) "
-                    + "or loss30. Default: spread over the seeds.")
+            description = "clean, lossy (1%% loss), hostile (10%% loss, 5%% reordering, 1%% duplication, 0.1%% "
+                    + "corruption) or loss30. Default: spread over the seeds.")
     String profile;
 
     @Option(names = "--scenario", paramLabel = "X",

@@ -57,6 +57,14 @@ class SimulateCommandTest {
     }
 
     @Test
+    void help_isCleanText() {
+        Run r = run("simulate", "--help");
+        assertEquals(0, r.status(), r.err());
+        assertTrue(r.out().contains("hostile (10% loss"), r.out());
+        assertEquals("", r.err(), "picocli complained about the help text");
+    }
+
+    @Test
     void badArguments_oneLineAndExit2() {
         for (String[] args : new String[][] {
                 {"simulate", "--profile", "wobbly"},

@@ -46,9 +46,11 @@ public record SimResult(long seed, Profile profile, Scenario scenario, String re
             b.append("  - ").append(v).append('\n');
         }
         b.append("  replay: ").append(replayCommand).append('\n');
-        b.append("  or: mvn -B -pl opsec-stack test -Dtest=SimSeedsTest#replay -Dsim.seed=").append(seed)
-                .append(" -Dsim.profile=").append(profile.cliName()).append(" -Dsim.scenario=")
-                .append(scenario.cliName()).append('\n');
+        if (!replayCommand.contains(" --opsec ")) { // opsec-stack has no security protocol to replay with
+            b.append("  or: mvn -B -pl opsec-stack test -Dtest=SimSeedsTest#replay -Dsim.seed=").append(seed)
+                    .append(" -Dsim.profile=").append(profile.cliName()).append(" -Dsim.scenario=")
+                    .append(scenario.cliName()).append('\n');
+        }
         return b.toString();
     }
 
