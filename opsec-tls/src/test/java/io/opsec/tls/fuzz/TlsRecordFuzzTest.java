@@ -192,19 +192,28 @@ class TlsRecordFuzzTest {
                 byte[] record = take(c);
                 byte[] tampered = record.clone();
                 int flips = d.consumeInt(0, 4);
+                StringBuilder where = new StringBuilder();
                 for (int i = 0; i < flips; i++) {
                     int at = d.consumeInt(0, tampered.length - 1);
-                    tampered[at] ^= (byte) d.consumeInt(1, 255);
+                    int mask = d.consumeInt(1, 255);
+                    tampered[at] ^= (byte) mask;
+                    where.append(" byte ").append(at).append(" ^ 0x").append(Integer.toHexString(mask));
                 }
                 ByteArrayOutputStream all = new ByteArrayOutputStream();
                 all.writeBytes(tampered);
                 all.writeBytes(d.consumeRemainingAsBytes());
                 SecurityFailure f = feed(s, all.toByteArray(), d);
                 byte[] got = plaintext(s);
+                int claimed = ((tampered[3] & 0xFF) << 8) | (tampered[4] & 0xFF);
+                boolean complete = 5 + claimed <= all.size();
                 if (!java.util.Arrays.equals(tampered, record)) {
-                    // A flipped byte in the header, IV, ciphertext or tag must never yield plaintext.
-                    assertTrue(f != null, "a tampered record was accepted");
+                    // A flipped byte in the header, IV, ciphertext or tag must never yield plaintext;
+                    // and once the record is complete (a grown length field may leave it waiting
+                    // for more bytes), it must fail.
                     assertArrayEquals(new byte[0], got, "no plaintext from a tampered record");
+                    assertTrue(f != null || !complete, "a tampered record was accepted:" + where + " of " + record.length
+                            + " bytes, " + java.util.HexFormat.of().formatHex(record) + " -> "
+                            + java.util.HexFormat.of().formatHex(tampered) + ", plaintext " + got.length);
                 } else if (got.length > 0) {
                     byte[] prefix = java.util.Arrays.copyOf(got, Math.min(got.length, HELLO.length));
                     assertArrayEquals(java.util.Arrays.copyOf(HELLO, prefix.length), prefix,
