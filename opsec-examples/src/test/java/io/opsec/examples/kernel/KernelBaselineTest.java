@@ -47,8 +47,14 @@ class KernelBaselineTest {
         return 4L << 20;
     }
 
+    /** Every profile of issue 6, or those named in {@code -Dkernel.profiles=clean,loss1} for a manual run. */
     static Stream<Impairment> profiles() {
-        return Impairment.ISSUE_PROFILES.stream();
+        String only = System.getProperty("kernel.profiles", "").trim();
+        if (only.isEmpty()) {
+            return Impairment.ISSUE_PROFILES.stream();
+        }
+        java.util.Set<String> names = java.util.Set.of(only.split("\\s*,\\s*"));
+        return Impairment.ISSUE_PROFILES.stream().filter(p -> names.contains(p.name()));
     }
 
     @ParameterizedTest(name = "{0}")

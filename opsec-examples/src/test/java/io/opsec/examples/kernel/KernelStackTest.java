@@ -52,7 +52,7 @@ class KernelStackTest {
     }
 
     static Stream<Impairment> profiles() {
-        return Impairment.ISSUE_PROFILES.stream();
+        return KernelBaselineTest.profiles();
     }
 
     /** One lab, namespace, tunnel and stack at 198.18.{subnet}.2. */
