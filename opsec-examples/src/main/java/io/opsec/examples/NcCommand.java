@@ -286,7 +286,7 @@ public final class NcCommand implements Callable<Integer> {
         try {
             StdinFeed feed = new StdinFeed(stdin);
             status = plan.listen() ? serveListening(plan, stack, feed, err) : connect(plan, stack, feed, err);
-        } catch (IOException e) {
+        } catch (IOException | RuntimeException e) {
             stack.close();
             if (stopping) {
                 return Main.EXIT_FAILURE; // killed: the sockets closed under us, nothing to report
