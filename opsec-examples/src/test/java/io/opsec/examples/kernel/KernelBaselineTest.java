@@ -81,15 +81,13 @@ class KernelBaselineTest {
 
             pair.relay().close(); // flushes the tap
             assertImpairmentApplied(profile, pair.relay());
-            Tshark.Analysis a = Tshark.available() ? Tshark.analyse(pair.tap(), pair.addressB()) : null;
-            if (a != null) {
-                // The tap holds what each kernel sent, before the relay's corruption: Linux never sends
-                // a malformed packet or a bad checksum, so any here is the harness's fault.
-                assertEquals(0, a.all().malformed(), a.all().summary());
-                assertEquals(0, a.all().badIpChecksum() + a.all().badTcpChecksum(), a.all().summary());
-                if (profile.loss() > 0) {
-                    assertTrue(a.all().retransmissions() > 0, "loss without retransmissions? " + a.all().summary());
-                }
+            Tshark.Analysis a = Tshark.analyse(pair.tap(), pair.addressB());
+            // The tap holds what each kernel sent, before the relay's corruption: Linux never sends
+            // a malformed packet or a bad checksum, so any here is the harness's fault.
+            assertEquals(0, a.all().malformed(), a.all().summary());
+            assertEquals(0, a.all().badIpChecksum() + a.all().badTcpChecksum(), a.all().summary());
+            if (profile.loss() > 0) {
+                assertTrue(a.all().retransmissions() > 0, "loss without retransmissions? " + a.all().summary());
             }
             Figures.record("kernel->kernel download", profile, size, down.secs(), a);
             Figures.record("kernel->kernel upload", profile, size, up.secs(), null);

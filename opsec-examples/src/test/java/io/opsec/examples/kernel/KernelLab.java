@@ -78,14 +78,24 @@ final class KernelLab implements AutoCloseable {
     }
 
     /**
-     * Skips the calling test, with a message saying why, on a machine that cannot host the lab: not
-     * root, no {@code /dev/net/tun}, or no {@code ip}, {@code socat} or {@code python3}.
+     * Skips the calling test, with a message saying why, on a machine that cannot host the lab at
+     * all: not root, no {@code /dev/net/tun}, or no {@code ip}. Everything else the lab needs is
+     * installed by {@code .ci/run}, so its absence fails the test rather than hiding it.
      */
     static void assumeAvailable() {
         assumeTrue(isRoot(), "kernel lab skipped: not running as root (needs network namespaces and TUN devices)");
         assumeTrue(Files.exists(Path.of("/dev/net/tun")), "kernel lab skipped: no /dev/net/tun on this machine");
-        for (String tool : List.of("ip", "socat", "python3")) {
-            assumeTrue(onPath(tool), "kernel lab skipped: '" + tool + "' is not installed (.ci/run installs it)");
+        assumeTrue(onPath("ip"), "kernel lab skipped: no 'ip' (iproute2) on this machine");
+        requireTools("socat", "python3", "tcpdump", "tshark");
+    }
+
+    /** Fails, naming the missing tool, unless each is on the PATH. */
+    static void requireTools(String... tools) {
+        for (String tool : tools) {
+            if (!onPath(tool)) {
+                throw new AssertionError("'" + tool + "' is not installed; .ci/run installs it "
+                        + "(apt-get install socat python3 tcpdump tshark)");
+            }
         }
     }
 

@@ -2,7 +2,6 @@ package io.opsec.examples.kernel;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -36,7 +35,7 @@ class OpsecDissectorTest {
 
     @BeforeAll
     static void findScript() {
-        assumeTrue(Tshark.available(), "dissector test skipped: tshark is not installed (.ci/run installs it)");
+        KernelLab.requireTools("tshark"); // installed by .ci/run; never a silent skip
         Path dir = Path.of("").toAbsolutePath();
         while (dir != null && !Files.exists(dir.resolve("docs/wireshark/opsec.lua"))) {
             dir = dir.getParent();

@@ -53,10 +53,6 @@ final class Tshark {
     /** The counts for packets sent by {@code source}, and for all packets. */
     record Analysis(Counts from, Counts all) {}
 
-    static boolean available() {
-        return KernelLab.onPath("tshark");
-    }
-
     /**
      * Analyses a capture with checksum validation on.
      *
