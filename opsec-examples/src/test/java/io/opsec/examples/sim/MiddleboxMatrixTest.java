@@ -234,12 +234,11 @@ class MiddleboxMatrixTest {
 
     /**
      * OPEN FINDING (docs/simulator.md, "Open findings" 1): with OPSEC, a simultaneous open never
-     * settles. Both ends reach ESTABLISHED through the crossing SYN-ACKs (RFC 9293 figure 8), and
-     * no non-SYN segment ever follows: the negotiation waits for the peer's first non-SYN segment
-     * to carry the selection, while the TLS handshake (and the application's data) waits for the
-     * negotiation. Nothing is in flight and no timer runs, so both applications wait forever.
-     * Plain TCP simultaneous open works (SimScenariosTest). Enable once the TCP machine sends an
-     * ACK carrying the extension's option on entering ESTABLISHED from a simultaneous open.
+     * settles. Both ends reach ESTABLISHED on the crossing SYN-ACKs with the negotiation pending;
+     * the ACKs that carry the selection then commit it, but they fire no connection event, so the
+     * runtime never steps the connection's pump again: TLS never starts and the applications wait
+     * forever (nothing in flight, no timer). Enable once the runtime wakes the pump when the
+     * negotiation leaves Pending.
      */
     @org.junit.jupiter.api.Disabled("open finding 1 in docs/simulator.md: OPSEC simultaneous open deadlocks")
     @Test
