@@ -142,6 +142,10 @@ final class NcProcess implements AutoCloseable {
         return process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
     }
 
+    boolean isAlive() {
+        return process.isAlive();
+    }
+
     /** Sends SIGKILL: the stack dies without a word to its peer. */
     void kill() {
         process.destroyForcibly();
