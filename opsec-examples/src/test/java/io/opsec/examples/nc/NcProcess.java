@@ -151,9 +151,13 @@ final class NcProcess implements AutoCloseable {
         process.destroyForcibly();
     }
 
-    /** Sends SIGTERM: the JVM's shutdown hooks run. */
+    /**
+     * Sends SIGTERM: the JVM's shutdown hooks run. Through the process handle, because
+     * {@code Process.destroy()} also closes the child's stdin, which nc would read as the end of
+     * its input and answer with an orderly half-close, racing the signal.
+     */
     void terminate() {
-        process.destroy();
+        process.toHandle().destroy();
     }
 
     byte[] stdout() {

@@ -222,6 +222,26 @@ class NcProcessTest {
         assertEquals(3, sessions.stream().distinct().count(), "a fresh session per connection: " + sessions);
     }
 
+    @Test
+    void keepListening_aPeerKilledMidConnection_isReportedAndTheNextOneServed() throws Exception {
+        ports();
+        NcProcess listener = listener("listener", input(""), "-k", "7");
+        NcProcess killed = client("killed", ProcessBuilder.Redirect.PIPE, SERVER, "7");
+        killed.awaitStderr(s -> s.startsWith("opsec: secured"), RUN);
+        listener.awaitStderr(s -> s.startsWith("opsec: secured"), RUN);
+
+        killed.terminate(); // SIGTERM: its shutdown hook resets the connection
+        killed.awaitExit(START);
+        assertEquals(1, killed.stderrLines().size(), "nothing more at the kill: " + killed.stderrLines());
+        String reset = listener.awaitStderr(s -> s.contains(": Connection reset"), RUN);
+        assertTrue(reset.startsWith("opsec: " + CLIENT + ":"), reset);
+
+        NcProcess next = client("next", input("next\n"), SERVER, "7");
+        assertEquals(0, next.awaitExit(RUN), () -> "next: " + next.stderrLines());
+        assertArrayEquals("next\n".getBytes(StandardCharsets.US_ASCII), listener.awaitStdout(5, RUN));
+        assertTrue(listener.isAlive(), "-k goes on after a failed connection");
+    }
+
     static Stream<Arguments> badArguments() {
         String[] tunnel = {"--udp-bind", "127.0.0.1:1", "--udp-peer", "127.0.0.1:2"};
         return Stream.of(
