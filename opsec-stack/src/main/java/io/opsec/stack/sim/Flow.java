@@ -3,7 +3,6 @@ package io.opsec.stack.sim;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.opsec.stack.OpsecConnection;
-import io.opsec.stack.opsec.OpsecMode;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.SocketTimeoutException;
@@ -41,7 +40,6 @@ public final class Flow implements SimApp {
     final Ending ending;
     final long startAt;
     final boolean simultaneousOpen;
-    final OpsecMode mode;
     final End clientEnd;
     final End serverEnd;
     private boolean started;
@@ -52,7 +50,7 @@ public final class Flow implements SimApp {
     private final List<String> violations;
 
     Flow(long seed, int id, int client, int server, int serverPort, int clientPort, long upBytes, long downBytes,
-         Ending ending, long startAt, boolean simultaneousOpen, OpsecMode mode, List<String> violations) {
+         Ending ending, long startAt, boolean simultaneousOpen, List<String> violations) {
         this.id = id;
         this.client = client;
         this.server = server;
@@ -63,7 +61,6 @@ public final class Flow implements SimApp {
         this.ending = ending;
         this.startAt = startAt;
         this.simultaneousOpen = simultaneousOpen;
-        this.mode = mode;
         this.violations = violations;
         this.clientEnd = new End("flow " + id + " client", new ByteSource(SimNet.derive(seed, "up", id)),
                 new ByteSource(SimNet.derive(seed, "down", id)), upBytes, downBytes);
@@ -124,7 +121,7 @@ public final class Flow implements SimApp {
     }
 
     /** A listener handed out the server end. */
-    void attachServer(OpsecConnection c, long now) {
+    void attachServer(OpsecConnection c) {
         if (serverEnd.conn != null) {
             violations.add("flow " + id + ": a second server connection for one client: " + c);
             c.abort();
@@ -147,9 +144,9 @@ public final class Flow implements SimApp {
             }
             started = true;
             try {
-                clientEnd.conn = net.host(client).open(clientPort, serverAddress(net), mode);
+                clientEnd.conn = net.host(client).open(clientPort, serverAddress(net), null);
                 if (simultaneousOpen) {
-                    serverEnd.conn = net.host(server).open(serverPort, net.socket(client, clientPort), mode);
+                    serverEnd.conn = net.host(server).open(serverPort, net.socket(client, clientPort), null);
                 }
             } catch (IOException e) {
                 openError = e;

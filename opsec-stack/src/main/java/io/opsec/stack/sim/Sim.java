@@ -280,27 +280,24 @@ public final class Sim {
         List<Flow> flows = new ArrayList<>();
         long start = r.nextLong(Duration.ofMillis(10).toNanos());
         int clientPort = 40000 + r.nextInt(1000);
-        OpsecMode mode = null;
         switch (scenario) {
-            case BULK_UP -> flows.add(flow(0, 0, 1, bytes, 0, Flow.Ending.CLOSE, start, false, 0, mode, violations));
-            case BULK_DOWN -> flows.add(flow(0, 0, 1, 0, bytes, Flow.Ending.CLOSE, start, false, 0, mode, violations));
+            case BULK_UP -> flows.add(flow(0, 0, 1, bytes, 0, Flow.Ending.CLOSE, start, false, 0, violations));
+            case BULK_DOWN -> flows.add(flow(0, 0, 1, 0, bytes, Flow.Ending.CLOSE, start, false, 0, violations));
             case BULK_BOTH, LINK_FLAP -> flows.add(flow(0, 0, 1, bytes, bytes, Flow.Ending.CLOSE, start, false, 0,
-                    mode, violations));
-            case LINK_CUT -> flows.add(flow(0, 0, 1, bytes, bytes, Flow.Ending.CUT, start, false, 0, mode, violations));
-            case SIMULTANEOUS_OPEN -> flows.add(flow(0, 0, 1, bytes, bytes, Flow.Ending.CLOSE, start, true, clientPort,
-                    mode, violations));
-            case SIMULTANEOUS_CLOSE -> flows.add(flow(0, 0, 1, bytes, bytes, Flow.Ending.SIMULTANEOUS_CLOSE, start,
-                    false, 0, mode, violations));
-            case ABORT -> flows.add(flow(0, 0, 1, bytes, bytes, Flow.Ending.CLIENT_ABORT, start, false, 0, mode,
                     violations));
+            case LINK_CUT -> flows.add(flow(0, 0, 1, bytes, bytes, Flow.Ending.CUT, start, false, 0, violations));
+            case SIMULTANEOUS_OPEN -> flows.add(flow(0, 0, 1, bytes, bytes, Flow.Ending.CLOSE, start, true, clientPort,
+                    violations));
+            case SIMULTANEOUS_CLOSE -> flows.add(flow(0, 0, 1, bytes, bytes, Flow.Ending.SIMULTANEOUS_CLOSE, start,
+                    false, 0, violations));
+            case ABORT -> flows.add(flow(0, 0, 1, bytes, bytes, Flow.Ending.CLIENT_ABORT, start, false, 0, violations));
             case MANY -> {
                 long each = Math.max(1, bytes / connections);
                 for (int k = 0; k < connections; k++) {
                     long up = 1 + r.nextLong(each);
                     long down = 1 + r.nextLong(each);
                     long at = r.nextLong(Duration.ofMillis(100).toNanos());
-                    flows.add(flow(k, k % hosts, (k + 1) % hosts, up, down, Flow.Ending.CLOSE, at, false, 0, mode,
-                            violations));
+                    flows.add(flow(k, k % hosts, (k + 1) % hosts, up, down, Flow.Ending.CLOSE, at, false, 0, violations));
                 }
             }
             default -> throw new IllegalStateException(String.valueOf(scenario));
@@ -309,9 +306,9 @@ public final class Sim {
     }
 
     private Flow flow(int id, int client, int server, long up, long down, Flow.Ending ending, long at,
-                      boolean simultaneousOpen, int clientPort, OpsecMode mode, List<String> violations) {
+                      boolean simultaneousOpen, int clientPort, List<String> violations) {
         return new Flow(seed, id, client, server, PORT + id % 16, clientPort, up, down, ending, at,
-                simultaneousOpen, mode, violations);
+                simultaneousOpen, violations);
     }
 
     /** Hands each settled passive connection to its flow, found by the client's address. */
@@ -343,7 +340,7 @@ public final class Sim {
                     continue;
                 }
                 attached++;
-                f.attachServer(c, net.now());
+                f.attachServer(c);
             }
         }
 
