@@ -39,8 +39,12 @@ final class StreamPump {
     private static final Logger log = LoggerFactory.getLogger(StreamPump.class);
     /** Most plaintext waiting in the session before we stop feeding it ciphertext. */
     private static final int SESSION_BACKLOG = 64 * 1024;
-    /** Largest chunk moved per step. */
+    /** Largest chunk moved per step: one full TLS record of plaintext (RFC 5246 §6.2.1). */
     private static final int CHUNK = 16 * 1024;
+    /** Largest plain read from TCP per step: a 64 KiB segment in one piece. */
+    private static final int PLAIN_CHUNK = 64 * 1024;
+    /** Most a TLS 1.2 record adds: header 5, explicit IV 16, MAC 20 (or GCM nonce 8 + tag 16), padding 16. */
+    private static final int RECORD_OVERHEAD = 64;
 
     private final TcpConnection tcp;
     private final Negotiation negotiation;
@@ -219,7 +223,7 @@ final class StreamPump {
             }
             int room = session == null ? (inputShutdown ? CHUNK : inbound.space())
                     : SESSION_BACKLOG - session.pendingApplicationInput();
-            int n = Math.min(Math.min(room, CHUNK), tcp.readableBytes());
+            int n = Math.min(Math.min(room, session == null ? PLAIN_CHUNK : CHUNK), tcp.readableBytes());
             if (n <= 0) {
                 if (room <= 0 && session == null && tcp.readableBytes() > 0) {
                     inbound.awaitRoom(); // the application's next read wakes the loop
@@ -270,7 +274,13 @@ final class StreamPump {
         while (pendingCipher == null && !finSent) {
             int room = tcp.writableBytes();
             if (session != null) {
-                room -= 64; // record overhead
+                room -= RECORD_OVERHEAD;
+                // Wait for room for a whole record while ACKs are still to come (each one frees
+                // room and steps us again): a record cut to the room left costs its MAC, IV and
+                // header all the same, and TCP's window is rarely full for long.
+                if (room < Math.min(outbound.queued(), CHUNK) && tcp.unacknowledgedBytes() > 0) {
+                    break;
+                }
             }
             if (room <= 0) {
                 break;
