@@ -25,7 +25,7 @@ public final class Bench {
         /** Under 3 minutes. */
         QUICK(48, 3, 500, 40, 3_000, 32, 2_000, 500, 40),
         /** The figures for docs/performance.md. */
-        FULL(256, 5, 3_000, 200, 20_000, 128, 10_000, 10_000, 240);
+        FULL(256, 5, 3_000, 200, 20_000, 128, 10_000, 10_000, 600);
 
         final long bulkBytes;
         final int bulkReps;
