@@ -33,8 +33,12 @@ final class ByteStream {
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition readable = lock.newCondition();
     private final Condition writable = lock.newCondition();
-    /** Smallest buffer allocated when bytes arrive in an empty stream. */
-    static final int MIN_ALLOCATION = 8 * 1024;
+    /**
+     * Smallest buffer allocated when bytes arrive in an empty stream: small enough that a
+     * request/response exchange does not zero kilobytes per message, while bulk offers are
+     * larger than this anyway.
+     */
+    static final int MIN_ALLOCATION = 2 * 1024;
     /** Queued bytes, or {@code null} when nothing is queued. */
     private ByteBuf buf;
     private final int capacity;
