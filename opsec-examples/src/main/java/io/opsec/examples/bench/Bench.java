@@ -3,6 +3,8 @@ package io.opsec.examples.bench;
 import io.opsec.stack.link.Impairments;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
@@ -94,9 +96,13 @@ public final class Bench {
     }
 
     private void bulk() {
-        Bulk.Result kernel = measure("bulk: kernel loopback", () -> bulkOf(Endpoints.kernel(Endpoints.PLAIN)), Bulk.Result.FAILED);
-        Bulk.Result big = measure("bulk: MemoryLink MTU 65535", () -> bulkOf(Endpoints.stacks(65535, Endpoints.PLAIN, Impairments.NONE)), Bulk.Result.FAILED);
-        Bulk.Result small = measure("bulk: MemoryLink MTU 1500", () -> bulkOf(Endpoints.stacks(1500, Endpoints.PLAIN, Impairments.NONE)), Bulk.Result.FAILED);
+        Bulk.Result[] r = compare("bulk: kernel loopback, MemoryLink MTU 65535 and 1500, interleaved",
+                () -> Endpoints.kernel(Endpoints.PLAIN),
+                () -> Endpoints.stacks(65535, Endpoints.PLAIN, Impairments.NONE),
+                () -> Endpoints.stacks(1500, Endpoints.PLAIN, Impairments.NONE));
+        Bulk.Result kernel = r[0];
+        Bulk.Result big = r[1];
+        Bulk.Result small = r[2];
         table.add(new Row("bulk plain, MemoryLink MTU 65535 vs kernel", big.mibPerSecond(), kernel.mibPerSecond(), "MiB/s", Row.Target.ratioAtLeast(1.0)));
         table.add(new Row("bulk plain, MemoryLink MTU 1500 vs kernel", small.mibPerSecond(), kernel.mibPerSecond(), "MiB/s", Row.Target.ratioAtLeast(0.5)));
         table.add(new Row("CPU per GiB, plain MTU 65535 vs kernel", big.cpuSecondsPerGib(), kernel.cpuSecondsPerGib(), "cpu-s/GiB", null));
@@ -104,25 +110,56 @@ public final class Bench {
     }
 
     private void tls(int suite, String name) {
-        Bulk.Result bc = measure("bulk: BC TLS " + name + " over kernel", () -> bulkOf(Endpoints.kernel(suite)), Bulk.Result.FAILED);
-        Bulk.Result ours = measure("bulk: OPSEC/TLS " + name + " MTU 65535", () -> bulkOf(Endpoints.stacks(65535, suite, Impairments.NONE)), Bulk.Result.FAILED);
+        Bulk.Result[] r = compare("bulk: BC TLS " + name + " over kernel and OPSEC/TLS at MTU 65535, interleaved",
+                () -> Endpoints.kernel(suite), () -> Endpoints.stacks(65535, suite, Impairments.NONE));
+        Bulk.Result bc = r[0];
+        Bulk.Result ours = r[1];
         table.add(new Row("bulk OPSEC/TLS " + name + " vs BC TLS", ours.mibPerSecond(), bc.mibPerSecond(), "MiB/s", Row.Target.ratioAtLeast(1.0)));
         table.add(new Row("CPU per GiB, TLS " + name.substring(0, name.indexOf(' ')) + " vs BC TLS", ours.cpuSecondsPerGib(), bc.cpuSecondsPerGib(), "cpu-s/GiB", null));
     }
 
-    private Bulk.Result bulkOf(Endpoints.Factory factory) throws IOException {
-        try (factory) {
-            return Bulk.run(factory, size.bulkBytes, size.bulkReps, deadline());
-        }
+    interface FactorySupplier {
+        Endpoints.Factory open() throws IOException;
+    }
+
+    /** Bulk transfers on several transports at once, interleaved (see {@link Bulk#compare}). */
+    private Bulk.Result[] compare(String what, FactorySupplier... suppliers) {
+        Bulk.Result[] failed = new Bulk.Result[suppliers.length];
+        java.util.Arrays.fill(failed, Bulk.Result.FAILED);
+        return measure(what, () -> {
+            List<Endpoints.Factory> open = new ArrayList<>();
+            try {
+                for (FactorySupplier s : suppliers) {
+                    open.add(s.open());
+                }
+                return Bulk.compare(open, size.bulkBytes, size.bulkReps, deadline(), progress);
+            } finally {
+                for (Endpoints.Factory f : open) {
+                    f.close();
+                }
+            }
+        }, failed);
     }
 
     private void connect() {
-        double kernel = measure("connect: kernel", () -> ConnectRate.kernel(Endpoints.PLAIN, size.connects, deadline()), Double.NaN);
-        double ours = measure("connect: opsec-stack", () -> ConnectRate.stacks(Endpoints.PLAIN, size.connects, deadline()), Double.NaN);
-        table.add(new Row("connection rate, TCP vs kernel", ours, kernel, "conn/s", Row.Target.ratioAtLeast(2.0)));
-        double bc = measure("connect: BC TLS over kernel", () -> ConnectRate.kernel(GCM, size.tlsConnects, deadline()), Double.NaN);
-        double sec = measure("connect: opsec-stack + OPSEC + TLS", () -> ConnectRate.stacks(GCM, size.tlsConnects, deadline()), Double.NaN);
-        table.add(new Row("connection rate, TCP+OPSEC+TLS vs BC TLS", sec, bc, "conn/s", Row.Target.ratioAtLeast(1.0)));
+        double[] tcp = connectRates("connect: kernel and opsec-stack, alternating blocks",
+                () -> ConnectRate.kernel(Endpoints.PLAIN), () -> ConnectRate.stacks(Endpoints.PLAIN), size.connects);
+        table.add(new Row("connection rate, TCP vs kernel", tcp[1], tcp[0], "conn/s", Row.Target.ratioAtLeast(2.0)));
+        double[] tls = connectRates("connect: BC TLS over kernel and opsec-stack + OPSEC + TLS, alternating blocks",
+                () -> ConnectRate.kernel(GCM), () -> ConnectRate.stacks(GCM), size.tlsConnects);
+        table.add(new Row("connection rate, TCP+OPSEC+TLS vs BC TLS", tls[1], tls[0], "conn/s", Row.Target.ratioAtLeast(1.0)));
+    }
+
+    interface RunnerSupplier {
+        ConnectRate.Runner open() throws IOException;
+    }
+
+    private double[] connectRates(String what, RunnerSupplier baseline, RunnerSupplier ours, int count) {
+        return measure(what, () -> {
+            try (ConnectRate.Runner a = baseline.open(); ConnectRate.Runner b = ours.open()) {
+                return ConnectRate.compare(a, b, count, deadline());
+            }
+        }, new double[] {Double.NaN, Double.NaN});
     }
 
     private void roundTrip() {

@@ -3,14 +3,15 @@ package io.opsec.examples.bench;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
  * Bulk transfer over one connection: the client writes {@code bytes} in 64 KiB writes, the
  * server reads and discards them, and one transfer is timed from the first write to the last
- * byte read. One warm-up transfer, then {@code reps} measured ones on the same connection; the
- * figure is the median. Process CPU time is taken over each measured transfer.
+ * byte read. The figure is the median of the measured transfers; process CPU time is taken over
+ * each of them (nothing else runs meanwhile but the other transports' idle threads).
  *
  * <p>Every transport runs with TCP_NODELAY: BouncyCastle's blocking TLS writes each record with
  * its own socket write, and with Nagle's algorithm against the peer's delayed ACK a record
@@ -26,20 +27,62 @@ final class Bulk {
 
     private Bulk() {}
 
-    static Result run(Endpoints.Factory factory, long bytes, int reps, long deadlineNanos) throws IOException {
-        try (Endpoints.Connection c = factory.connect(true)) {
-            double[] rates = new double[reps];
-            double[] cpu = new double[reps];
-            transfer(c, bytes, deadlineNanos); // warm-up
-            for (int i = 0; i < reps; i++) {
-                long cpu0 = Stats.processCpuNanos();
-                long t = transfer(c, bytes, deadlineNanos);
-                long cpuUsed = Stats.processCpuNanos() - cpu0;
-                rates[i] = bytes / (1024.0 * 1024.0) / (t / 1e9);
-                cpu[i] = cpuUsed / 1e9 * ((double) (1L << 30) / bytes);
+    /**
+     * Measures several transports side by side: a connection on each, a warm-up transfer on
+     * each, then {@code reps} rounds in which each connection does one transfer in turn. So the
+     * JIT has compiled the shared code (the JDK's AES-GCM among it) before any timed transfer,
+     * and a burst of load from elsewhere on the machine falls on every transport alike.
+     *
+     * @return one result per factory, in order; {@link Result#FAILED} for a transport that failed
+     */
+    static Result[] compare(List<Endpoints.Factory> factories, long bytes, int reps, long deadlineNanos,
+                            java.io.PrintWriter progress) {
+        int k = factories.size();
+        Endpoints.Connection[] conns = new Endpoints.Connection[k];
+        double[][] rates = new double[k][reps];
+        double[][] cpu = new double[k][reps];
+        boolean[] failed = new boolean[k];
+        try {
+            for (int i = 0; i < k; i++) {
+                try {
+                    conns[i] = factories.get(i).connect(true);
+                    transfer(conns[i], bytes, deadlineNanos); // warm-up
+                } catch (IOException | RuntimeException e) {
+                    fail(progress, i, e, failed);
+                }
             }
-            return new Result(Stats.median(rates), Stats.median(cpu));
+            for (int r = 0; r < reps; r++) {
+                for (int i = 0; i < k; i++) {
+                    if (failed[i]) {
+                        continue;
+                    }
+                    try {
+                        long cpu0 = Stats.processCpuNanos();
+                        long t = transfer(conns[i], bytes, deadlineNanos);
+                        long cpuUsed = Stats.processCpuNanos() - cpu0;
+                        rates[i][r] = bytes / (1024.0 * 1024.0) / (t / 1e9);
+                        cpu[i][r] = cpuUsed / 1e9 * ((double) (1L << 30) / bytes);
+                    } catch (IOException | RuntimeException e) {
+                        fail(progress, i, e, failed);
+                    }
+                }
+            }
+        } finally {
+            for (Endpoints.Connection c : conns) {
+                Endpoints.quietly(c);
+            }
         }
+        Result[] out = new Result[k];
+        for (int i = 0; i < k; i++) {
+            out[i] = failed[i] ? Result.FAILED : new Result(Stats.median(rates[i]), Stats.median(cpu[i]));
+        }
+        return out;
+    }
+
+    private static void fail(java.io.PrintWriter progress, int which, Exception e, boolean[] failed) {
+        failed[which] = true;
+        progress.println("# transport " + which + " failed: " + e.getMessage());
+        progress.flush();
     }
 
     /** One transfer; returns its duration in nanoseconds. */
