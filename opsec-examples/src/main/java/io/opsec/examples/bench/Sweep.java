@@ -124,11 +124,15 @@ public final class Sweep {
         s.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">%s</text>%n",
                 x0 + L + pw / 2, H - 10, xLabel));
         StringBuilder line = new StringBuilder();
+        double lastLabel = Double.NEGATIVE_INFINITY;
         for (double[] p : pts) {
             double xv = logX ? Math.log10(p[0]) : p[0];
             double px = x0 + L + (xMax == xMin ? 0 : (xv - xMin) / (xMax - xMin) * pw);
-            s.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%s</text>%n",
-                    px, T + ph + 15, trim(p[0])));
+            if (px - lastLabel >= 28) { // skip a tick label that would overlap the previous one
+                s.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%s</text>%n",
+                        px, T + ph + 15, trim(p[0])));
+                lastLabel = px;
+            }
             if (Double.isNaN(p[1])) {
                 continue;
             }
