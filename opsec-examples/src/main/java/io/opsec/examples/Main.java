@@ -39,6 +39,9 @@ public final class Main implements Runnable {
         cl.setExecutionExceptionHandler((ex, c, parsed) -> {
             String msg = ex.getMessage() != null ? ex.getMessage() : ex.getClass().getSimpleName();
             err.println("opsec: " + msg);
+            if (ex instanceof UsageError) {
+                err.println("Try '" + c.getCommandSpec().qualifiedName() + " --help' for usage.");
+            }
             if (Boolean.getBoolean("opsec.debug")) {
                 ex.printStackTrace(err);
             }

@@ -59,7 +59,7 @@ public final class SecurityStatus {
         return !secured && plainReason == null;
     }
 
-    /** The security protocol's name ("TLS 1.2"), when secured. */
+    /** The security protocol and version ("TLSv1.2"), when secured. */
     public Optional<String> protocol() {
         return Optional.ofNullable(protocol);
     }
@@ -89,7 +89,7 @@ public final class SecurityStatus {
         return Optional.ofNullable(plainReason);
     }
 
-    /** One line for humans: {@code secured TLS 1.2 TLS_DH_anon_WITH_AES_128_GCM_SHA256 session 3f2a...}. */
+    /** One line for humans: {@code secured TLSv1.2 TLS_DH_anon_WITH_AES_128_GCM_SHA256 session 3f2a...}. */
     @Override
     public String toString() {
         if (secured) {

@@ -190,7 +190,9 @@ final class StreamPump {
         flushCipher(now);
         if (session.isEstablished()) {
             SessionInfo info = session.info();
-            status = SecurityStatus.secured(info.protocol() + " " + info.protocolVersion(), info.cipherSuite(),
+            String protocolName = info.protocolVersion().startsWith(info.protocol()) ? info.protocolVersion()
+                    : info.protocol() + " " + info.protocolVersion();
+            status = SecurityStatus.secured(protocolName, info.cipherSuite(),
                     info.sessionId(), info.peerKeyFingerprint().map(java.util.HexFormat.of()::formatHex).orElse(null));
             markSettled();
         }
