@@ -131,12 +131,19 @@ class FloodTest {
     void synFlood_memoryStaysBounded_andHalfOpenConnectionsTimeOut() {
         TcpListener l = server.listen(PORT, BACKLOG);
         int maxConnections = 0;
+        long maxLiveBuffers = 0;
         for (int i = 0; i < 100_000; i++) {
             advance(i * MS);
             inject(randomSpoofedAddress(), 1024 + attacker.nextInt(60_000), TcpFlags.SYN, attacker.nextInt(), 0, SYN_OPTS);
             maxConnections = Math.max(maxConnections, server.connectionCount());
+            if (i % 1000 == 999) {
+                maxLiveBuffers = Math.max(maxLiveBuffers, alloc.live());
+            }
         }
         assertEquals(BACKLOG, maxConnections, "the backlog bounds the half-open connections");
+        // Memory: the buffers held stay proportional to the backlog, not to the SYNs received.
+        assertTrue(maxLiveBuffers <= BACKLOG, "live buffers during the flood: " + maxLiveBuffers);
+        System.out.println("SYN flood: at most " + maxLiveBuffers + " live buffers, " + maxConnections + " connections");
         assertTrue(server.stats().synsDroppedBacklog() > 99_000, "SYNs beyond the backlog are dropped: "
                 + server.stats().synsDroppedBacklog());
         assertEquals(0, l.acceptable(), "nothing completed");
