@@ -28,6 +28,7 @@ final class OpsecExtension implements TcpExtension {
     private final int timeoutsBeforeFallback;
     private TcpConnection tcp;
     private boolean synAnswered;
+    private Runnable onDecision = () -> { };
 
     OpsecExtension(Negotiation negotiation, OpsecPathCache pathCache, int remoteAddress, LongSupplier clock) {
         this(negotiation, pathCache, remoteAddress, clock, OpsecPathCache.DEFAULT_TIMEOUTS_BEFORE_FALLBACK);
@@ -51,6 +52,24 @@ final class OpsecExtension implements TcpExtension {
         return negotiation;
     }
 
+    /**
+     * Runs {@code r} whenever the negotiation's outcome changes. The segment that settles it may
+     * raise no connection event (in a simultaneous open, the ACK carrying the selection arrives
+     * after both ends are ESTABLISHED), so the runtime needs this to move the connection on.
+     */
+    void onDecision(Runnable r) {
+        this.onDecision = r;
+    }
+
+    private <T> T noting(java.util.function.Supplier<T> step) {
+        NegotiationOutcome before = negotiation.outcome();
+        T result = step.get();
+        if (!negotiation.outcome().equals(before)) {
+            onDecision.run();
+        }
+        return result;
+    }
+
     @Override
     public List<TcpOption> synOptions(int attempt) {
         if (attempt >= timeoutsBeforeFallback && negotiation.synOption() != null) {
@@ -63,6 +82,10 @@ final class OpsecExtension implements TcpExtension {
 
     @Override
     public List<TcpOption> synAckOptions(TcpHeader peerSyn, boolean simultaneousOpen) {
+        return noting(() -> answerSyn(peerSyn, simultaneousOpen));
+    }
+
+    private List<TcpOption> answerSyn(TcpHeader peerSyn, boolean simultaneousOpen) {
         if (simultaneousOpen) {
             negotiation.onSimultaneousSyn(peerSyn.options(), localSortsFirst(peerSyn));
         } else if (!synAnswered) {
@@ -79,6 +102,10 @@ final class OpsecExtension implements TcpExtension {
 
     @Override
     public Verdict onSegment(TcpHeader h, int payloadLength, TcpState state) {
+        return noting(() -> decide(h, state));
+    }
+
+    private Verdict decide(TcpHeader h, TcpState state) {
         Negotiation.Verdict v;
         if (h.has(TcpFlags.SYN) && h.has(TcpFlags.ACK) && state == TcpState.SYN_SENT) {
             v = negotiation.onSynAck(h.options());

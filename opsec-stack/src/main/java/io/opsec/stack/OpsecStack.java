@@ -351,12 +351,18 @@ public final class OpsecStack implements AutoCloseable {
         if (pathCache.isBroken(remoteAddr, now)) {
             n.fallBackToPlainSyn();
         }
+        ext.onDecision(() -> dirtyOf(holder));
         TcpConnection tcp = endpoint.connect(remoteAddr, remote.getPort(), localPort, ext, now);
         ext.bind(tcp);
         tcp.setEvents(eventsFor(holder));
         reservedPorts.remove(localPort);
-        tcp.setNoDelay(settings.noDelay(), now);
-        tcp.setKeepAlive(settings.keepAlive(), now);
+        // A socket that asked for them turns these on; otherwise the stack's TcpConfig decides.
+        if (settings.noDelay()) {
+            tcp.setNoDelay(true, now);
+        }
+        if (settings.keepAlive()) {
+            tcp.setKeepAlive(true, now);
+        }
         StreamPump p = newPump(tcp, n, settings, holder);
         beforeFirstStep.accept(p);
         markDirty(p);
@@ -551,6 +557,7 @@ public final class OpsecStack implements AutoCloseable {
                 OpsecExtension ext = (OpsecExtension) c.extension();
                 ext.bind(c);
                 StreamPump[] holder = new StreamPump[1];
+                ext.onDecision(() -> dirtyOf(holder));
                 StreamPump sp = newPump(c, ext.negotiation(), settings, holder);
                 c.setEvents(eventsFor(holder));
                 sp.onSettled(() -> {

@@ -233,14 +233,11 @@ class MiddleboxMatrixTest {
     // ------------------------------------------------------------------ simultaneous open
 
     /**
-     * OPEN FINDING (docs/simulator.md, "Open findings" 1): with OPSEC, a simultaneous open never
-     * settles. Both ends reach ESTABLISHED on the crossing SYN-ACKs with the negotiation pending;
-     * the ACKs that carry the selection then commit it, but they fire no connection event, so the
-     * runtime never steps the connection's pump again: TLS never starts and the applications wait
-     * forever (nothing in flight, no timer). Enable once the runtime wakes the pump when the
-     * negotiation leaves Pending.
+     * Simultaneous open (draft §3.3): both ends reach ESTABLISHED on the crossing SYN-ACKs with the
+     * negotiation pending; the ACKs that carry the selection commit it. Those ACKs raise no
+     * connection event, so the runtime steps the pump when the negotiation's outcome changes
+     * (this test failed, hanging, before it did: docs/simulator.md, finding 1, now fixed).
      */
-    @org.junit.jupiter.api.Disabled("open finding 1 in docs/simulator.md: OPSEC simultaneous open deadlocks")
     @Test
     void simultaneousOpen_bothSecured_withOneClientRole() throws IOException {
         try (SimNet net = net(17).build()) {

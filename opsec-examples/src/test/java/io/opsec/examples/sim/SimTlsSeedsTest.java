@@ -16,8 +16,8 @@ import org.junit.jupiter.api.TestFactory;
 
 /**
  * The seeded simulator with OPSEC and TLS 1.2 on every host: the plain-TCP invariants, and no
- * split brain at scale (both ends of every connection secured, or both plain). Simultaneous open
- * is left out while open finding 1 of docs/simulator.md stands (it deadlocks with OPSEC).
+ * split brain at scale (both ends of every connection secured, or both plain), every scenario
+ * including simultaneous open.
  */
 class SimTlsSeedsTest {
     private static final int SEEDS = Integer.getInteger("sim.tlsSeeds", 48);
@@ -25,7 +25,6 @@ class SimTlsSeedsTest {
     @TestFactory
     Stream<DynamicTest> seedsWithTls() {
         return LongStream.rangeClosed(1, SEEDS)
-                .filter(seed -> Scenario.forSeed(seed) != Scenario.SIMULTANEOUS_OPEN)
                 .mapToObj(seed -> DynamicTest.dynamicTest("seed " + seed + " " + Profile.forSeed(seed).cliName() + " "
                         + Scenario.forSeed(seed).cliName() + " with TLS", () -> {
                             SimResult r = Sim.seed(seed).opsec(OpsecMode.OPPORTUNISTIC).run();
