@@ -682,6 +682,11 @@ public final class TcpConnection {
         }
         lastReceivedAt = now;
         keepProbes = 0;
+        if (keepAlive && timers.armed(TcpTimer.KEEPALIVE)) {
+            // The idle time counts from the last segment received. (Re-arming from output()
+            // instead could pull the deadline into the past and spin: found by random input.)
+            timers.set(TcpTimer.KEEPALIVE, now + keepIdle);
+        }
         if (!processAck(h, payloadLen, now)) {
             return;
         }
@@ -1311,10 +1316,6 @@ public final class TcpConnection {
         }
         if (ackNow && !sent) {
             sendAck(now);
-        }
-        if (keepAlive && timers.armed(TcpTimer.KEEPALIVE) && keepProbes == 0) {
-            // keep the idle deadline measured from the last segment received
-            timers.set(TcpTimer.KEEPALIVE, Math.max(lastReceivedAt, 0) + keepIdle);
         }
     }
 

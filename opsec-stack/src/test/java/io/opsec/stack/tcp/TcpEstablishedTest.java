@@ -491,6 +491,18 @@ class TcpEstablishedTest {
     }
 
     @Test
+    void established_keepAliveWithDataInFlightAndSilentPeer_doesNotSpin() {
+        TcpConfig cfg = TcpConfig.builder().keepAlive(true).maxRetransmits(30).userTimeout(Duration.ZERO)
+                .keepAlive(Duration.ofSeconds(1), Duration.ofSeconds(1), 3).build();
+        try (TcpFixture f = new TcpFixture(cfg).established()) {
+            f.send(at(10), 100);
+            f.advance(at(60_000)); // retransmissions back off; the keepalive timer must not spin
+            f.drain();
+            f.assertState(TcpState.ESTABLISHED);
+        }
+    }
+
+    @Test
     void established_keepAliveOffByDefault() {
         try (TcpFixture f = new TcpFixture().established()) {
             assertFalse(f.conn.keepAlive());

@@ -304,10 +304,17 @@ final class TcpFixture implements AutoCloseable {
 
     /** Runs every timer due up to {@code t}, each at its own deadline. */
     void advance(long t) {
+        long last = Long.MIN_VALUE;
+        int same = 0;
         for (int guard = 0; guard < 100_000; guard++) {
             long next = ep.pollAt();
             if (next > t) {
                 break;
+            }
+            same = next == last ? same + 1 : 0;
+            last = next;
+            if (same > 50) {
+                fail("timer livelock: pollAt() stays at " + next + " after polling");
             }
             now = Math.max(now, next);
             ep.poll(next);
