@@ -1,5 +1,6 @@
 package io.opsec.stack.fuzz;
 
+import io.opsec.stack.testing.TrackingAllocator;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;

@@ -1,5 +1,6 @@
 package io.opsec.stack.tcp;
 
+import io.opsec.stack.testing.TrackingAllocator;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
