@@ -307,28 +307,6 @@ final class ByteStream {
         }
     }
 
-    /**
-     * Takes up to {@code max} queued bytes; never blocks.
-     *
-     * @return a new buffer the caller owns, or {@code null} when nothing is queued
-     */
-    ByteBuf take(int max) {
-        lock.lock();
-        try {
-            int n = closed ? 0 : Math.min(max, queuedLocked());
-            if (n <= 0) {
-                return null;
-            }
-            ByteBuf out = Unpooled.buffer(n);
-            buf.readBytes(out, n);
-            dropIfEmpty();
-            writable.signalAll();
-            return out;
-        } finally {
-            lock.unlock();
-        }
-    }
-
     /** What {@link #drainTo} hands queued bytes to. */
     interface Sink {
         /**
@@ -407,15 +385,6 @@ final class ByteStream {
         }
     }
 
-    boolean isFinished() {
-        lock.lock();
-        try {
-            return finished;
-        } finally {
-            lock.unlock();
-        }
-    }
-
     /** Finished and drained: nothing more will ever come out of it. */
     boolean isDrainedAndFinished() {
         lock.lock();
@@ -435,15 +404,6 @@ final class ByteStream {
             }
             readable.signalAll();
             writable.signalAll();
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    IOException failure() {
-        lock.lock();
-        try {
-            return failure;
         } finally {
             lock.unlock();
         }
