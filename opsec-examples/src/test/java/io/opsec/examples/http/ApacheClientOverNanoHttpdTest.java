@@ -11,12 +11,11 @@ import java.net.InetAddress;
 import java.net.Socket;
 import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
+
+
+
+
+
 import org.apache.hc.client5.http.DnsResolver;
 import org.apache.hc.client5.http.classic.methods.HttpGet;
 import org.apache.hc.client5.http.classic.methods.HttpPost;
@@ -77,7 +76,7 @@ class ApacheClientOverNanoHttpdTest {
                             new ByteArrayInputStream(body), body.length);
                 }
                 if (uri.startsWith("/blob/")) {
-                    byte[] body = OkHttpOverHttpCoreTest.bytes(BIG, Long.parseLong(uri.substring("/blob/".length())));
+                    byte[] body = TwoStacks.bytes(BIG, Long.parseLong(uri.substring("/blob/".length())));
                     return newFixedLengthResponse(Response.Status.OK, "application/octet-stream",
                             new ByteArrayInputStream(body), body.length);
                 }
@@ -124,27 +123,7 @@ class ApacheClientOverNanoHttpdTest {
                     .setDefaultRequestConfig(RequestConfig.custom().setResponseTimeout(Timeout.ofSeconds(30)).build())
                     .disableAutomaticRetries() // a failure must fail the test, not be retried away
                     .build()) {
-                for (int i = 0; i < 100; i++) {
-                    exchange(client, i, i % 10 == 9);
-                }
-                ExecutorService pool = Executors.newFixedThreadPool(4);
-                try {
-                    List<Future<?>> done = new ArrayList<>();
-                    for (int t = 0; t < 4; t++) {
-                        int first = 100 + t * 25;
-                        done.add(pool.submit(() -> {
-                            for (int i = first; i < first + 25; i++) {
-                                exchange(client, i, false);
-                            }
-                            return null;
-                        }));
-                    }
-                    for (Future<?> f : done) {
-                        f.get(120, TimeUnit.SECONDS);
-                    }
-                } finally {
-                    pool.shutdownNow();
-                }
+                TwoStacks.twoHundredRequests((i, close) -> exchange(client, i, close));
                 stacks.assertEveryConnectionSecured(11);
             } finally {
                 server.stop();
@@ -158,13 +137,13 @@ class ApacheClientOverNanoHttpdTest {
         byte[] expected;
         switch (i % 5) {
             case 0 -> {
-                expected = OkHttpOverHttpCoreTest.bytes(BIG, i);
+                expected = TwoStacks.bytes(BIG, i);
                 HttpPost post = new HttpPost(base + "/echo");
                 post.setEntity(new ByteArrayEntity(expected, ContentType.APPLICATION_OCTET_STREAM));
                 request = post;
             }
             case 2 -> {
-                expected = OkHttpOverHttpCoreTest.bytes(BIG, i);
+                expected = TwoStacks.bytes(BIG, i);
                 request = new HttpGet(base + "/blob/" + i);
             }
             default -> {

@@ -8,14 +8,14 @@ import java.io.IOException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayList;
+
 import java.util.List;
-import java.util.Random;
+
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
+
+
+
+
 import okhttp3.MediaType;
 import okhttp3.OkHttpClient;
 import okhttp3.Request;
@@ -74,7 +74,7 @@ class OkHttpOverHttpCoreTest {
                     })
                     .register("/blob/*", (request, response, context) -> {
                         long seed = Long.parseLong(request.getPath().substring("/blob/".length()));
-                        response.setEntity(new ByteArrayEntity(bytes(BIG, seed), ContentType.APPLICATION_OCTET_STREAM));
+                        response.setEntity(new ByteArrayEntity(TwoStacks.bytes(BIG, seed), ContentType.APPLICATION_OCTET_STREAM));
                     })
                     .setExceptionListener(new ExceptionListener() {
                         @Override public void onError(Exception ex) { serverErrors.add(ex); }
@@ -92,29 +92,7 @@ class OkHttpOverHttpCoreTest {
                     .retryOnConnectionFailure(false) // a failure must fail the test, not be retried away
                     .build();
             try {
-                // 100 one after another: kept-alive connections, a new one after every tenth.
-                for (int i = 0; i < 100; i++) {
-                    exchange(client, i, i % 10 == 9);
-                }
-                // 100 more from four threads at once: OkHttp opens more connections.
-                ExecutorService pool = Executors.newFixedThreadPool(4);
-                try {
-                    List<Future<?>> done = new ArrayList<>();
-                    for (int t = 0; t < 4; t++) {
-                        int first = 100 + t * 25;
-                        done.add(pool.submit(() -> {
-                            for (int i = first; i < first + 25; i++) {
-                                exchange(client, i, false);
-                            }
-                            return null;
-                        }));
-                    }
-                    for (Future<?> f : done) {
-                        f.get(120, TimeUnit.SECONDS);
-                    }
-                } finally {
-                    pool.shutdownNow();
-                }
+                TwoStacks.twoHundredRequests((i, close) -> exchange(client, i, close));
                 stacks.assertEveryConnectionSecured(11);
                 // HttpCore 5.3's HttpService closes a Connection: close connection and then flushes
                 // it, which reports ConnectionClosedException from ensureOpen; the response was
@@ -145,7 +123,7 @@ class OkHttpOverHttpCoreTest {
         }
         switch (i % 5) {
             case 0 -> {
-                byte[] up = bytes(BIG, i);
+                byte[] up = TwoStacks.bytes(BIG, i);
                 try (Response r = client.newCall(b.url(base + "/echo").post(RequestBody.create(up, OCTETS)).build())
                         .execute()) {
                     assertEquals(HttpStatus.SC_OK, r.code());
@@ -155,7 +133,7 @@ class OkHttpOverHttpCoreTest {
             case 2 -> {
                 try (Response r = client.newCall(b.url(base + "/blob/" + i).build()).execute()) {
                     assertEquals(HttpStatus.SC_OK, r.code());
-                    assertArrayEquals(bytes(BIG, i), r.body().bytes(), "blob " + i);
+                    assertArrayEquals(TwoStacks.bytes(BIG, i), r.body().bytes(), "blob " + i);
                 }
             }
             default -> {
@@ -167,9 +145,4 @@ class OkHttpOverHttpCoreTest {
         }
     }
 
-    static byte[] bytes(int size, long seed) {
-        byte[] b = new byte[size];
-        new Random(seed).nextBytes(b);
-        return b;
-    }
 }

@@ -9,9 +9,15 @@ import io.opsec.stack.link.MemoryLink;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.Socket;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import javax.net.SocketFactory;
 
@@ -106,6 +112,47 @@ final class TwoStacks implements AutoCloseable {
     private static Set<String> sessionIds(List<Socket> sockets) {
         return sockets.stream().map(s -> ((OpsecSocket) s).security().sessionIdHex().orElseThrow())
                 .collect(Collectors.toSet());
+    }
+
+    /** One request of the schedule: number {@code i}, asking the server to close after it if {@code close}. */
+    interface Exchange {
+        void run(int i, boolean close) throws IOException;
+    }
+
+    /**
+     * The 200-request schedule both HTTP tests run: 100 one after another on kept-alive
+     * connections, a fresh connection after every tenth ({@code Connection: close}), then 100
+     * more from four threads at once, which makes the library open more connections.
+     */
+    static void twoHundredRequests(Exchange exchange) throws Exception {
+        for (int i = 0; i < 100; i++) {
+            exchange.run(i, i % 10 == 9);
+        }
+        ExecutorService pool = Executors.newFixedThreadPool(4);
+        try {
+            List<Future<?>> done = new ArrayList<>();
+            for (int t = 0; t < 4; t++) {
+                int first = 100 + t * 25;
+                done.add(pool.submit(() -> {
+                    for (int i = first; i < first + 25; i++) {
+                        exchange.run(i, false);
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : done) {
+                f.get(120, TimeUnit.SECONDS);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    /** {@code size} pseudo-random bytes from {@code seed}: request and response bodies. */
+    static byte[] bytes(int size, long seed) {
+        byte[] b = new byte[size];
+        new Random(seed).nextBytes(b);
+        return b;
     }
 
     @Override
