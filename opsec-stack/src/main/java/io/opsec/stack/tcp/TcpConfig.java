@@ -102,7 +102,7 @@ public record TcpConfig(int mtu, int sendBufferSize, int receiveBufferSize, long
         private long minRto = ms(200);
         private long maxRto = ms(120_000);
         private long initialRto = ms(1000);
-        private int synRetries = 6;
+        private int synRetries = 7;
         private int synAckRetries = 5;
         private int maxRetransmits = 15;
         private long userTimeout = ms(300_000);
@@ -140,7 +140,11 @@ public record TcpConfig(int mtu, int sendBufferSize, int receiveBufferSize, long
         public Builder maxRto(Duration d) { maxRto = d.toNanos(); return this; }
         /** Initial RTO (1 s). */
         public Builder initialRto(Duration d) { initialRto = d.toNanos(); return this; }
-        /** SYN retransmissions (6, as Linux: about 127 s with a 1 s initial RTO). */
+        /**
+         * SYN retransmissions (7: with a 1 s initial RTO and the 120 s maximum the last SYN goes at
+         * 127 s and the attempt fails at 247 s). RFC 9293 §3.8.3 (MUST-23): R2 for a SYN covers at
+         * least 3 minutes; Linux's default of 6 gives up at 127 s.
+         */
         public Builder synRetries(int v) { synRetries = v; return this; }
         /** SYN-ACK retransmissions (5). */
         public Builder synAckRetries(int v) { synAckRetries = v; return this; }
