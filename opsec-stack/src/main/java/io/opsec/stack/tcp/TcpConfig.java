@@ -33,6 +33,12 @@ import java.util.Objects;
  * @param timestamps          offer RFC 7323 timestamps
  * @param sack                offer RFC 2018 SACK
  * @param challengeAckPerSecond RFC 5961 §7 challenge ACKs allowed per connection per second
+ * @param invalidAckIntervalNanos least time between two ACKs a connection sends in answer to
+ *                            unacceptable segments without data (out of window, PAWS), as Linux's
+ *                            tcp_invalid_ratelimit; 0 = no limit
+ * @param synCookies          when a listener answers a SYN with a SYN cookie instead of keeping state
+ * @param localPrefixLength   the local subnet's prefix length, so its directed broadcast address is
+ *                            refused as a peer (RFC 1122 §3.2.1.3); 0 = not known, 31 and 32 have none
  * @param ephemeralPortFirst  first port of the RFC 6056 ephemeral range
  * @param ephemeralPortLast   last port of the ephemeral range
  * @param codec               how OPSEC options are recognised on input
@@ -42,12 +48,18 @@ public record TcpConfig(int mtu, int sendBufferSize, int receiveBufferSize, long
                         long userTimeoutNanos, long delayedAckNanos, long mslNanos, long finWait2TimeoutNanos,
                         boolean noDelay, boolean keepAlive, long keepIdleNanos, long keepIntervalNanos, int keepCount,
                         CongestionAlgorithm congestion, int initialWindowSegments, boolean windowScaling,
-                        boolean timestamps, boolean sack, int challengeAckPerSecond, int ephemeralPortFirst,
+                        boolean timestamps, boolean sack, int challengeAckPerSecond, long invalidAckIntervalNanos,
+                        SynCookieMode synCookies, int localPrefixLength, int ephemeralPortFirst,
                         int ephemeralPortLast, TcpOptions.Codec codec) {
 
     public TcpConfig {
         Objects.requireNonNull(congestion, "congestion");
         Objects.requireNonNull(codec, "codec");
+        Objects.requireNonNull(synCookies, "synCookies");
+        if (invalidAckIntervalNanos < 0) throw new IllegalArgumentException("negative invalid-ACK interval");
+        if (localPrefixLength < 0 || localPrefixLength > 32) {
+            throw new IllegalArgumentException("prefix length " + localPrefixLength + " out of 0..32");
+        }
         if (mtu < 68 || mtu > 65535) throw new IllegalArgumentException("MTU " + mtu + " out of 68..65535");
         if (sendBufferSize < 1 || receiveBufferSize < 1) throw new IllegalArgumentException("buffer sizes must be positive");
         if (receiveBufferSize > (1 << 30)) throw new IllegalArgumentException("receive buffer above 1 GiB (RFC 7323 §2.3)");
@@ -89,7 +101,8 @@ public record TcpConfig(int mtu, int sendBufferSize, int receiveBufferSize, long
         b.noDelay = noDelay; b.keepAlive = keepAlive; b.keepIdle = keepIdleNanos; b.keepInterval = keepIntervalNanos;
         b.keepCount = keepCount; b.congestion = congestion; b.initialWindowSegments = initialWindowSegments;
         b.windowScaling = windowScaling; b.timestamps = timestamps; b.sack = sack;
-        b.challengeAckPerSecond = challengeAckPerSecond; b.ephemeralPortFirst = ephemeralPortFirst;
+        b.challengeAckPerSecond = challengeAckPerSecond; b.invalidAckInterval = invalidAckIntervalNanos;
+        b.synCookies = synCookies; b.localPrefixLength = localPrefixLength; b.ephemeralPortFirst = ephemeralPortFirst;
         b.ephemeralPortLast = ephemeralPortLast; b.codec = codec;
         return b;
     }
@@ -120,6 +133,9 @@ public record TcpConfig(int mtu, int sendBufferSize, int receiveBufferSize, long
         private boolean timestamps = true;
         private boolean sack = true;
         private int challengeAckPerSecond = 10;
+        private long invalidAckInterval = ms(500);
+        private SynCookieMode synCookies = SynCookieMode.WHEN_FULL;
+        private int localPrefixLength = 0;
         private int ephemeralPortFirst = 49152;
         private int ephemeralPortLast = 65535;
         private TcpOptions.Codec codec = TcpOptions.Codec.DEFAULT;
@@ -178,6 +194,15 @@ public record TcpConfig(int mtu, int sendBufferSize, int receiveBufferSize, long
         public Builder sack(boolean v) { sack = v; return this; }
         /** Challenge ACKs per connection per second (10). */
         public Builder challengeAckPerSecond(int v) { challengeAckPerSecond = v; return this; }
+        /**
+         * Least time between two ACKs answering unacceptable segments without data (500 ms, Linux's
+         * tcp_invalid_ratelimit); zero answers every one (RFC 9293 §3.10.7.4 alone).
+         */
+        public Builder invalidAckInterval(Duration d) { invalidAckInterval = d.toNanos(); return this; }
+        /** When listeners answer with SYN cookies (WHEN_FULL: once the backlog is full). */
+        public Builder synCookies(SynCookieMode v) { synCookies = v; return this; }
+        /** The local subnet's prefix length, to refuse its directed broadcast as a peer (0: not known). */
+        public Builder localPrefixLength(int v) { localPrefixLength = v; return this; }
         /** Ephemeral port range (49152..65535, RFC 6056 §3.2). */
         public Builder ephemeralPorts(int first, int last) { ephemeralPortFirst = first; ephemeralPortLast = last; return this; }
         /** OPSEC option recognition (experimental framing only). */
@@ -187,7 +212,8 @@ public record TcpConfig(int mtu, int sendBufferSize, int receiveBufferSize, long
             return new TcpConfig(mtu, sendBufferSize, receiveBufferSize, minRto, maxRto, initialRto, synRetries,
                     synAckRetries, maxRetransmits, userTimeout, delayedAck, msl, finWait2Timeout, noDelay, keepAlive,
                     keepIdle, keepInterval, keepCount, congestion, initialWindowSegments, windowScaling, timestamps,
-                    sack, challengeAckPerSecond, ephemeralPortFirst, ephemeralPortLast, codec);
+                    sack, challengeAckPerSecond, invalidAckInterval, synCookies, localPrefixLength, ephemeralPortFirst,
+                    ephemeralPortLast, codec);
         }
     }
 }

@@ -187,6 +187,11 @@ public final class TcpEndpoint implements AutoCloseable {
         if (closed) {
             throw new IllegalStateException("endpoint closed");
         }
+        if (!isValidPeer(remoteAddr)) {
+            // RFC 9293 §3.9.1.1 (MUST-46), RFC 1122 §4.2.3.10: an OPEN to a broadcast or multicast
+            // address is an error.
+            throw new IllegalArgumentException("not a single host: " + Ipv4Address.format(remoteAddr));
+        }
         checkPort(remotePort);
         if (localPort == 0) {
             localPort = ephemeralPort(remoteAddr, remotePort);
@@ -228,6 +233,19 @@ public final class TcpEndpoint implements AutoCloseable {
                 + remotePort);
     }
 
+    /**
+     * Whether {@code addr} can be a peer: one host, not a broadcast (limited, or the local subnet's
+     * directed broadcast when {@link TcpConfig#localPrefixLength()} is known), not multicast, not
+     * in 0.0.0.0/8 (RFC 1122 §3.2.1.3).
+     */
+    private boolean isValidPeer(int addr) {
+        if (!Ipv4Address.isSingleHost(addr)) {
+            return false;
+        }
+        int p = cfg.localPrefixLength();
+        return p < 1 || p > 30 || addr != (localAddr | (-1 >>> p));
+    }
+
     private static void checkPort(int port) {
         if (port < 1 || port > 65535) {
             throw new IllegalArgumentException("port " + port + " out of 1..65535");
@@ -262,7 +280,14 @@ public final class TcpEndpoint implements AutoCloseable {
             }
             TcpSegment seg = r.value();
             if (seg.ip().destination() != localAddr) {
-                stats.notForUs++;
+                stats.notForUs++; // broadcast and multicast too: RFC 9293 §3.10.7.2 (MUST-57)
+                return;
+            }
+            if (!isValidPeer(seg.ip().source())) {
+                // RFC 9293 §3.10.7.2 (MUST-63), RFC 1122 §4.2.3.10: a SYN from a broadcast or
+                // multicast address is ignored. Like Linux's IP layer (martian sources) we drop every
+                // segment from one, so nothing (no RST either) is ever sent to such an address.
+                stats.badSourceAddress++;
                 return;
             }
             demux(seg, now);

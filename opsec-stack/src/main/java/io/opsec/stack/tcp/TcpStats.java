@@ -9,7 +9,8 @@ public final class TcpStats {
     private final EnumMap<ParseError, Long> parseErrors = new EnumMap<>(ParseError.class);
     long packetsIn, packetsOut, segmentsRetransmitted, rstsSent, rstsReceived, challengeAcks, challengeAcksSuppressed,
             notForUs, noConnection, pawsRejected, outOfWindow, badAck, connectionsOpened, connectionsAccepted,
-            synsDroppedBacklog, timeouts, fastRetransmits, rtoExpirations, abortOnData, extensionAborts;
+            synsDroppedBacklog, timeouts, fastRetransmits, rtoExpirations, abortOnData, extensionAborts,
+            badSourceAddress, outOfWindowAcksSuppressed, synCookiesSent, synCookiesValidated, synCookiesFailed;
 
     void parseError(ParseError e) {
         parseErrors.merge(e, 1L, Long::sum);
@@ -47,12 +48,24 @@ public final class TcpStats {
     public long rtoExpirations() { return rtoExpirations; }
     public long abortOnData() { return abortOnData; }
     public long extensionAborts() { return extensionAborts; }
+    /** Segments dropped for a source that is not one host (broadcast, multicast, 0.0.0.0/8; RFC 1122 §4.2.3.10). */
+    public long badSourceAddress() { return badSourceAddress; }
+    /** ACKs not sent in answer to unacceptable segments, by {@link TcpConfig#invalidAckIntervalNanos()}. */
+    public long outOfWindowAcksSuppressed() { return outOfWindowAcksSuppressed; }
+    /** SYN-ACKs sent with a SYN cookie (RFC 4987 §3.6) instead of keeping a half-open connection. */
+    public long synCookiesSent() { return synCookiesSent; }
+    /** ACKs whose cookie was valid and made a connection. */
+    public long synCookiesValidated() { return synCookiesValidated; }
+    /** ACKs to a listener that had sent cookies, whose cookie was not valid (forged, stale, other tuple). */
+    public long synCookiesFailed() { return synCookiesFailed; }
 
     @Override
     public String toString() {
         return "TcpStats{in=" + packetsIn + ", out=" + packetsOut + ", rtx=" + segmentsRetransmitted + ", rto="
                 + rtoExpirations + ", fastRtx=" + fastRetransmits + ", rstOut=" + rstsSent + ", rstIn=" + rstsReceived
                 + ", challengeAcks=" + challengeAcks + ", paws=" + pawsRejected + ", oow=" + outOfWindow
+                + ", oowAcksSuppressed=" + outOfWindowAcksSuppressed + ", badSource=" + badSourceAddress
+                + ", cookies=" + synCookiesSent + "/" + synCookiesValidated + "/" + synCookiesFailed
                 + ", parseErrors=" + parseErrors + "}";
     }
 }

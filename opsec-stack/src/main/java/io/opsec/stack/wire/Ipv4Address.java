@@ -59,4 +59,19 @@ public final class Ipv4Address {
         byte[] b = address.getAddress();
         return ((b[0] & 0xFF) << 24) | ((b[1] & 0xFF) << 16) | ((b[2] & 0xFF) << 8) | (b[3] & 0xFF);
     }
+
+    /** In 224.0.0.0/4, multicast (RFC 5771). */
+    public static boolean isMulticast(int addr) {
+        return (addr >>> 28) == 0xE;
+    }
+
+    /**
+     * Whether the address can name one remote host: not the limited broadcast 255.255.255.255,
+     * not multicast, not in 0.0.0.0/8 ("this host on this network", only ever a source while a
+     * host learns its address) (RFC 1122 §3.2.1.3). A directed broadcast needs the subnet's
+     * prefix, which only the caller knows.
+     */
+    public static boolean isSingleHost(int addr) {
+        return addr != 0xFFFFFFFF && !isMulticast(addr) && (addr >>> 24) != 0;
+    }
 }

@@ -110,11 +110,12 @@ class FloodTest {
         shuttle();
     }
 
+    /** A random unicast address: the attacker does not waste SYNs on sources the server drops unread. */
     int randomSpoofedAddress() {
         int a;
         do {
             a = attacker.nextInt();
-        } while (a == CLIENT || a == SERVER);
+        } while (a == CLIENT || a == SERVER || !Ipv4Address.isSingleHost(a));
         return a;
     }
 
