@@ -113,6 +113,8 @@ public final class TcpConnection {
     // RFC 5961 §7 per-connection challenge ACK limit.
     private long challengeWindowStart = Long.MIN_VALUE;
     private int challengeCount;
+    // Linux's tcp_invalid_ratelimit: when an unacceptable segment without data was last answered.
+    private long lastInvalidAckAt = Long.MIN_VALUE;
 
     // Congestion control and loss recovery (RFC 5681, RFC 6582, RFC 6675).
     private CongestionControl cc;
@@ -555,7 +557,7 @@ public final class TcpConnection {
                 tsRecentValid = false; // RFC 7323 §5.5
             } else {
                 endpoint.stats.pawsRejected++;
-                sendAck(now);
+                ackUnacceptable(segLen, syn, now);
                 return;
             }
         }
@@ -616,7 +618,8 @@ public final class TcpConnection {
             if (state == TcpState.TIME_WAIT && fin) {
                 timers.set(TcpTimer.TIME_WAIT, now + 2 * cfg.mslNanos());
             }
-            sendAck(now); // SYN-RECEIVED too: SND.NXT is ISS + 1 there, as Linux's request socket answers
+            // SYN-RECEIVED too: SND.NXT is ISS + 1 there, as Linux's request socket answers.
+            ackUnacceptable(segLen, syn, now);
             return;
         }
 
@@ -1091,6 +1094,25 @@ public final class TcpConnection {
         timers.set(TcpTimer.TIME_WAIT, now + 2 * cfg.mslNanos());
         sendQueue.release();
         endpoint.markEvent(this, TcpEndpoint.EV_CLOSED);
+    }
+
+    /**
+     * The ACK that answers an unacceptable segment (RFC 9293 §3.10.7.4 first; RFC 7323 §5.3 R1),
+     * at most one per {@code invalidAckInterval} for segments without data (Linux's
+     * tcp_invalid_ratelimit), so junk segments cannot draw one ACK each. Segments with data or a
+     * FIN (and no SYN) are always answered, as Linux does: they are a retransmission whose ACK was
+     * lost, and the peer needs the ACK (a duplicate ACK, or a D-SACK) to stop retransmitting.
+     */
+    private void ackUnacceptable(int segLen, boolean syn, long now) {
+        long interval = cfg.invalidAckIntervalNanos();
+        if ((segLen == 0 || syn) && interval > 0) {
+            if (lastInvalidAckAt != Long.MIN_VALUE && now - lastInvalidAckAt < interval) {
+                endpoint.stats.outOfWindowAcksSuppressed++;
+                return;
+            }
+            lastInvalidAckAt = now;
+        }
+        sendAck(now);
     }
 
     /** RFC 5961 §7: a challenge ACK, at most {@code challengeAckPerSecond} per connection per second. */
