@@ -107,7 +107,12 @@ final class OpsecExtension implements TcpExtension {
 
     private Verdict decide(TcpHeader h, TcpState state) {
         Negotiation.Verdict v;
-        if (h.has(TcpFlags.SYN) && h.has(TcpFlags.ACK) && state == TcpState.SYN_SENT) {
+        if (state == TcpState.LISTEN && h.has(TcpFlags.SYN) && !h.has(TcpFlags.ACK)) {
+            // Select now, not when the SYN-ACK is built, so a REQUIRED listener refuses a SYN that
+            // cannot lead to a secured connection with a reset at once (docs/negotiation.md).
+            v = negotiation.onSyn(h.options());
+            synAnswered = true;
+        } else if (h.has(TcpFlags.SYN) && h.has(TcpFlags.ACK) && state == TcpState.SYN_SENT) {
             v = negotiation.onSynAck(h.options());
             if (negotiation.outcome() instanceof NegotiationOutcome.Secured) {
                 pathCache.forget(remoteAddress);

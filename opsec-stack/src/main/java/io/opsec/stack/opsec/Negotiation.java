@@ -155,27 +155,32 @@ public final class Negotiation {
     /**
      * Responder: the SYN arrived. Chooses the protocol for the SYN-ACK (draft §3.3: any proposed id;
      * we take the first of the peer's list that we support, honouring its preference).
+     *
+     * @return {@link Verdict#ABORT} when the connection can no longer be secured and this end
+     *         requires it ({@link OpsecMode#REQUIRED}): the listener refuses the SYN with a reset
+     *         rather than complete a handshake only to reset it ({@code docs/negotiation.md})
      */
-    public void onSyn(List<TcpOption> options) {
+    public Verdict onSyn(List<TcpOption> options) {
         if (initiator || !(outcome instanceof NegotiationOutcome.Pending)) {
-            return; // OFF, or nothing installed to select
+            return verdict(); // OFF, or nothing installed to select
         }
         List<OpsecOption> found = opsecOptions(options);
         if (found.isEmpty()) {
             outcome = plainOrFail(PlainReason.PEER_DID_NOT_OFFER);
-            return;
+            return verdict();
         }
         if (found.size() > 1 || !found.get(0).isValid()) {
             outcome = plainOrFail(PlainReason.PEER_INVALID_OPTION);
-            return;
+            return verdict();
         }
         for (int id : found.get(0).protocolIds()) {
             if (supports(id)) {
                 selection = proposalTemplate(found.get(0)).withProtocols(id);
-                return;
+                return verdict();
             }
         }
         outcome = plainOrFail(PlainReason.NO_COMMON_PROTOCOL);
+        return verdict();
     }
 
     /**

@@ -226,8 +226,12 @@ class NegotiationTest {
         c.synOption();
         assertEquals(Verdict.ABORT, c.onSynAck(NONE));
         Negotiation s = server(OpsecMode.REQUIRED, 0);
-        s.onSyn(NONE);
+        assertEquals(Verdict.ABORT, s.onSyn(NONE), "refused at the SYN");
         assertTrue(s.outcome() instanceof NegotiationOutcome.Failed);
+        Negotiation other = server(OpsecMode.REQUIRED, 0);
+        assertEquals(Verdict.ABORT, other.onSyn(opts(OpsecOption.experimental(5))), "no common protocol");
+        Negotiation ok = server(OpsecMode.REQUIRED, 0);
+        assertEquals(Verdict.CONTINUE, ok.onSyn(opts(OpsecOption.experimental(0))), "a selection: wait for the echo");
     }
 
     @Test
