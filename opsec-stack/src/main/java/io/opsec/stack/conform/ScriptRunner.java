@@ -7,6 +7,7 @@ import io.opsec.stack.opsec.Negotiation;
 import io.opsec.stack.opsec.NegotiationOutcome;
 import io.opsec.stack.opsec.OpsecMode;
 import io.opsec.stack.tcp.CongestionAlgorithm;
+import io.opsec.stack.tcp.SynCookieMode;
 import io.opsec.stack.tcp.TcpConfig;
 import io.opsec.stack.tcp.TcpConnection;
 import io.opsec.stack.tcp.TcpEndpoint;
@@ -172,10 +173,13 @@ public final class ScriptRunner {
             if (o.containsKey("initial_window")) b.initialWindowSegments((int) longOpt(o, "initial_window", 0));
             if (o.containsKey("challenge_acks_per_second")) b.challengeAckPerSecond((int) longOpt(o, "challenge_acks_per_second", 0));
             if (o.containsKey("congestion")) b.congestion(CongestionAlgorithm.valueOf(o.get("congestion").toUpperCase(Locale.ROOT)));
+            if (o.containsKey("syn_cookies")) b.synCookies(SynCookieMode.valueOf(o.get("syn_cookies").toUpperCase(Locale.ROOT)));
+            if (o.containsKey("invalid_ack_interval_ms")) b.invalidAckInterval(Duration.ofMillis(longOpt(o, "invalid_ack_interval_ms", 0)));
             for (String k : List.of("tolerance_usecs", "opsec_literal_kind", "mtu", "sndbuf", "rcvbuf", "timestamps",
                     "sack", "wscale", "min_rto_ms", "max_rto_ms", "initial_rto_ms", "delayed_ack_ms", "msl_ms",
                     "fin_wait2_timeout_ms", "user_timeout_ms", "syn_retries", "synack_retries", "max_retransmits",
-                    "initial_window", "challenge_acks_per_second", "congestion")) {
+                    "initial_window", "challenge_acks_per_second", "congestion", "syn_cookies",
+                    "invalid_ack_interval_ms")) {
                 o.remove(k);
             }
             if ("ipv4".equals(o.get("ip_version"))) {

@@ -34,7 +34,8 @@ interface IsnGenerator {
         };
     }
 
-    private static long le64(byte[] b, int off) {
+    /** The little-endian 64-bit word at {@code off}. */
+    static long le64(byte[] b, int off) {
         long v = 0;
         for (int i = 7; i >= 0; i--) {
             v = (v << 8) | (b[off + i] & 0xFF);
@@ -42,16 +43,22 @@ interface IsnGenerator {
         return v;
     }
 
-    /** SipHash-2-4 over two 64-bit words (a 16-byte message), per Aumasson and Bernstein. */
+    /** SipHash-2-4 over whole 64-bit words (a message of 8·n bytes), per Aumasson and Bernstein. */
     final class SipHash {
         private SipHash() {}
 
+        /** A 16-byte message. */
         static long hash(long k0, long k1, long m0, long m1) {
+            return hash(k0, k1, new long[] {m0, m1});
+        }
+
+        /** A message of {@code 8 * words.length} bytes, each word little-endian. */
+        static long hash(long k0, long k1, long[] words) {
             long v0 = 0x736f6d6570736575L ^ k0;
             long v1 = 0x646f72616e646f6dL ^ k1;
             long v2 = 0x6c7967656e657261L ^ k0;
             long v3 = 0x7465646279746573L ^ k1;
-            for (long m : new long[] {m0, m1}) {
+            for (long m : words) {
                 v3 ^= m;
                 for (int r = 0; r < 2; r++) {
                     v0 += v1; v1 = Long.rotateLeft(v1, 13); v1 ^= v0; v0 = Long.rotateLeft(v0, 32);
@@ -61,7 +68,7 @@ interface IsnGenerator {
                 }
                 v0 ^= m;
             }
-            long b = 16L << 56;
+            long b = (8L * words.length) << 56;
             v3 ^= b;
             for (int r = 0; r < 2; r++) {
                 v0 += v1; v1 = Long.rotateLeft(v1, 13); v1 ^= v0; v0 = Long.rotateLeft(v0, 32);

@@ -152,13 +152,7 @@ public final class TcpConnection {
         this.keepInterval = cfg.keepIntervalNanos();
         this.keepCount = cfg.keepCount();
         this.state = TcpState.CLOSED;
-        int wscale = 0;
-        if (cfg.windowScaling()) {
-            while (wscale < 14 && (cfg.receiveBufferSize() >> wscale) > 0xFFFF) {
-                wscale++;
-            }
-        }
-        this.rcvWscale = wscale;
+        this.rcvWscale = windowShift(cfg);
         this.smss = cfg.mss();
         this.cc = cfg.congestion().create(smss, initialWindow(smss));        if (ext != null) {
             ext.attach(this);
@@ -454,65 +448,122 @@ public final class TcpConnection {
         progressAt = now;
     }
 
+    /**
+     * A connection made from a valid SYN cookie (RFC 4987 §3.6), with what the cookie and the ACK's
+     * TSecr gave back of the SYN: it enters SYN-RECEIVED as if it had sent that SYN-ACK, and the
+     * caller then hands it the ACK, which RFC 9293 §3.10.7.4 processing makes ESTABLISHED.
+     *
+     * @param ack        the segment that carried the cookie
+     * @param peerMss    the peer's MSS, rounded down to the cookie table
+     * @param ts         the ACK's timestamps when the SYN-ACK carried them, else null
+     * @param peerWscale the peer's window shift, -1 when window scaling is off
+     * @param extOptions the extension's options on the SYN-ACK, rebuilt from the cookie
+     */
+    void openFromCookie(TcpHeader ack, int peerMss, TcpOption.Timestamps ts, int peerWscale, boolean sack,
+                        List<TcpOption> extOptions, long now) {
+        irs = ack.seq() - 1;
+        rcvNxt = ack.seq();
+        lastReceivedAt = now;
+        applyPeerOptions(peerMss, peerWscale, ts, sack, now);
+        rcvAdvRight = rcvNxt + synWindow();
+        setState(TcpState.SYN_RECEIVED);
+        sndNxt = iss + 1;
+        synAckExtOptions = List.copyOf(extOptions);
+        synAttempt = 1; // the SYN-ACK was not timed here: no RTT sample from the handshake (as Karn)
+        timers.set(TcpTimer.RETRANSMIT, now + rtt.rto());
+        progressAt = now;
+    }
+
     private int synWindow() {
-        // RFC 7323 §2.2: the window in a SYN or SYN-ACK is never scaled.
-        return Math.min(rcvBuf.capacity(), 0xFFFF);
+        return synWindow(cfg);
+    }
+
+    /** RFC 7323 §2.2: the window in a SYN or SYN-ACK is never scaled. */
+    static int synWindow(TcpConfig cfg) {
+        return Math.min(cfg.receiveBufferSize(), 0xFFFF);
+    }
+
+    /** Our window shift when the peer agrees to window scaling: enough for the whole receive buffer. */
+    static int windowShift(TcpConfig cfg) {
+        int wscale = 0;
+        if (cfg.windowScaling()) {
+            while (wscale < 14 && (cfg.receiveBufferSize() >> wscale) > 0xFFFF) {
+                wscale++;
+            }
+        }
+        return wscale;
     }
 
     /** Reads the peer's SYN options: MSS, window scale, timestamps, SACK-permitted. */
     private void negotiateOptions(TcpHeader syn, boolean weAnswer, long now) {
         TcpOption.Mss mss = syn.option(TcpOption.Mss.class);
-        peerMss = mss == null ? DEFAULT_MSS : Math.max(MIN_PEER_MSS, mss.mss()); // RFC 9293 MUST-15
         TcpOption.WindowScale ws = syn.option(TcpOption.WindowScale.class);
-        wsOk = cfg.windowScaling() && ws != null;
+        applyPeerOptions(mss == null ? DEFAULT_MSS : mss.mss(), ws == null ? -1 : ws.shift(),
+                syn.option(TcpOption.Timestamps.class), syn.option(TcpOption.SackPermitted.class) != null, now);
+    }
+
+    /** The peer's handshake options, as far as our configuration agrees to them; -1: no window scale. */
+    private void applyPeerOptions(int mss, int peerWscale, TcpOption.Timestamps ts, boolean sack, long now) {
+        peerMss = Math.max(MIN_PEER_MSS, mss); // RFC 9293 MUST-15 (the caller passes 536 when absent)
+        wsOk = cfg.windowScaling() && peerWscale >= 0;
         if (wsOk) {
             // RFC 7323 §2.3: a shift above 14 is used as 14.
-            sndWscale = Math.min(ws.shift(), 14);
+            sndWscale = Math.min(peerWscale, 14);
         } else {
             sndWscale = 0;
             rcvWscale = 0;
         }
-        TcpOption.Timestamps ts = syn.option(TcpOption.Timestamps.class);
         tsOk = cfg.timestamps() && ts != null;
         if (tsOk) {
             tsRecent = ts.tsVal();
             tsRecentAt = now;
             tsRecentValid = true;
         }
-        sackOk = cfg.sack() && syn.option(TcpOption.SackPermitted.class) != null;
+        sackOk = cfg.sack() && sack;
         smss = Math.min(peerMss, cfg.mss()) - (tsOk ? 12 : 0);
         cc = cfg.congestion().create(smss, Math.min(cfg.initialWindowSegments() * (long) smss,
                 Math.max(2L * smss, cfg.initialWindowSegments() >= 10 ? 14600 : 0)));
     }
 
     private List<TcpOption> handshakeOptions(boolean synAck, List<TcpOption> extOptions, long now) {
-        List<TcpOption> o = new ArrayList<>(8);
-        o.add(new TcpOption.Mss(cfg.mss()));
         boolean ts = synAck ? tsOk : cfg.timestamps();
         boolean sack = synAck ? sackOk : cfg.sack();
         boolean ws = synAck ? wsOk : cfg.windowScaling();
-        TcpOption.Timestamps tso = new TcpOption.Timestamps(tsNow(now), synAck ? tsRecent : 0);
-        // Linux's layout: mss, sackOK, TS, nop, wscale (20 bytes).
-        if (ts && sack) {
+        TcpOption.Timestamps tso = ts ? new TcpOption.Timestamps(tsNow(now), synAck ? tsRecent : 0) : null;
+        return handshakeOptions(cfg.mss(), sack, tso, ws ? rcvWscale : -1, extOptions);
+    }
+
+    /**
+     * The options of a SYN or SYN-ACK in Linux's layout (mss, sackOK, TS, nop, wscale: 20 bytes),
+     * then the extension's when they fit.
+     *
+     * @param ts     null for none
+     * @param wscale our window shift, -1 for none
+     */
+    static List<TcpOption> handshakeOptions(int mss, boolean sack, TcpOption.Timestamps ts, int wscale,
+                                            List<TcpOption> extOptions) {
+        List<TcpOption> o = new ArrayList<>(8);
+        o.add(new TcpOption.Mss(mss));
+        if (ts != null && sack) {
             o.add(new TcpOption.SackPermitted());
-            o.add(tso);
-        } else if (ts) {
+            o.add(ts);
+        } else if (ts != null) {
             o.add(NOP);
             o.add(NOP);
-            o.add(tso);
+            o.add(ts);
         } else if (sack) {
             o.add(NOP);
             o.add(NOP);
             o.add(new TcpOption.SackPermitted());
         }
-        if (ws) {
+        if (wscale >= 0) {
             o.add(NOP);
-            o.add(new TcpOption.WindowScale(rcvWscale));
+            o.add(new TcpOption.WindowScale(wscale));
         }
         if (TcpOptions.paddedLength(o) + TcpOptions.length(extOptions) <= TcpOptions.MAX_LENGTH) {
             o.addAll(extOptions);
         } else {
-            log.warn("{}: extension options {} do not fit beside {}; sent without them", this, extOptions, o);
+            log.warn("extension options {} do not fit beside {}; sent without them", extOptions, o);
         }
         return o;
     }
@@ -1597,7 +1648,12 @@ public final class TcpConnection {
     }
 
     private int tsNow(long now) {
-        return (int) (now / 1_000_000L) + tsOffset; // RFC 7323 §5.4: 1 ms clock plus a per-connection offset
+        return tsNow(now, tsOffset);
+    }
+
+    /** RFC 7323 §5.4: a 1 ms clock plus a per-connection offset. */
+    static int tsNow(long now, int tsOffset) {
+        return (int) (now / 1_000_000L) + tsOffset;
     }
 
     /**

@@ -51,6 +51,7 @@ public final class TcpEndpoint implements AutoCloseable {
     private final TcpConfig cfg;
     private final ByteBufAllocator alloc;
     private final IsnGenerator isnGen;
+    private final SynCookies cookies;
     private IsnGenerator isnOverride;
     private final RandomGenerator random;
     final TcpStats stats = new TcpStats();
@@ -76,6 +77,7 @@ public final class TcpEndpoint implements AutoCloseable {
         this.localAddr = localAddr;
         this.cfg = Objects.requireNonNull(cfg, "cfg");
         this.isnGen = IsnGenerator.rfc6528(isnSecret.clone());
+        this.cookies = new SynCookies(isnSecret);
         this.random = Objects.requireNonNull(random, "random");
         this.alloc = Objects.requireNonNull(alloc, "alloc");
     }
@@ -341,6 +343,9 @@ public final class TcpEndpoint implements AutoCloseable {
             return; // "An incoming RST should be ignored"
         }
         if (h.has(TcpFlags.ACK)) {
+            if (!h.has(TcpFlags.SYN) && expectsCookies(l, now) && cookieAck(l, seg, key, now)) {
+                return;
+            }
             stats.noConnection++;
             sendRst(localAddr, h.destinationPort(), seg.ip().source(), h.sourcePort(), h.ack(), 0, false);
             return;
@@ -348,9 +353,20 @@ public final class TcpEndpoint implements AutoCloseable {
         if (!h.has(TcpFlags.SYN)) {
             return;
         }
-        if (l.full()) {
+        SynCookieMode mode = cfg.synCookies();
+        boolean cookie = mode == SynCookieMode.ALWAYS || mode == SynCookieMode.WHEN_FULL && l.full();
+        if (l.acceptQueue.size() >= l.backlog || l.full() && !cookie) {
+            // Like Linux: the peer's SYN retransmission tries again. A cookie would not help while
+            // the accept queue itself is full: its ACK could not be queued either.
             stats.synsDroppedBacklog++;
-            return; // like Linux: the peer's SYN retransmission tries again
+            return;
+        }
+        if (cookie && answerWithCookie(l, seg, now)) {
+            return;
+        }
+        if (l.full()) {
+            stats.synsDroppedBacklog++; // the SYN does not fit in a cookie (MSS below 536, extension state)
+            return;
         }
         TcpExtension ext = l.extensions == null ? null : l.extensions.get();
         int remoteAddr = seg.ip().source();
@@ -372,6 +388,119 @@ public final class TcpEndpoint implements AutoCloseable {
         // sends it again, as Linux does without TFO.
         c.openPassive(h, now);
         afterCall(c);
+    }
+
+    /**
+     * RFC 4987 §3.6: answers a SYN with a SYN-ACK whose ISN is a SYN cookie, keeping no state.
+     * What the connection needs later travels in the cookie (the MSS as a table index, whether
+     * timestamps are on, the extension's decision) and, when the peer sends timestamps, in the low
+     * bits of our TSval (window scale, SACK-permitted), which the peer echoes. Without timestamps the
+     * SYN-ACK offers neither window scaling nor SACK, as Linux's cookies do.
+     *
+     * @return false when the SYN does not fit in a cookie; nothing was sent then
+     */
+    private boolean answerWithCookie(TcpListener l, TcpSegment seg, long now) {
+        TcpHeader h = seg.tcp();
+        TcpOption.Mss mss = h.option(TcpOption.Mss.class);
+        int mssIndex = SynCookies.mssIndex(mss == null ? TcpConnection.DEFAULT_MSS : mss.mss());
+        if (mssIndex < 0) {
+            return false; // rounding down would send more than the peer's MSS
+        }
+        int remoteAddr = seg.ip().source();
+        TcpExtension ext = l.extensions == null ? null : l.extensions.get();
+        List<TcpOption> extOptions = List.of();
+        int extState = 0;
+        if (ext != null) {
+            if (ext.onSegment(h, seg.payloadLength(), TcpState.LISTEN) == TcpExtension.Verdict.ABORT) {
+                stats.extensionAborts++;
+                sendRst(localAddr, l.port, remoteAddr, h.sourcePort(), 0, h.seq() + 1 + seg.payloadLength(), true);
+                return true;
+            }
+            extOptions = ext.synAckOptions(h, false);
+            extState = ext.synCookieState();
+            if (extState < 0 || extState >= SynCookies.EXTENSION_STATES) {
+                return false;
+            }
+        }
+        TcpOption.Timestamps peerTs = h.option(TcpOption.Timestamps.class);
+        boolean tsOn = cfg.timestamps() && peerTs != null;
+        TcpOption.Timestamps ts = null;
+        boolean sack = false;
+        int wscale = -1;
+        if (tsOn) {
+            TcpOption.WindowScale ws = h.option(TcpOption.WindowScale.class);
+            int peerWscale = cfg.windowScaling() && ws != null ? ws.shift() : -1;
+            sack = cfg.sack() && h.option(TcpOption.SackPermitted.class) != null;
+            wscale = peerWscale < 0 ? -1 : TcpConnection.windowShift(cfg);
+            int tsOffset = isn().timestampOffset(localAddr, l.port, remoteAddr, h.sourcePort());
+            int tsVal = SynCookies.tsValue(TcpConnection.tsNow(now, tsOffset), SynCookies.tsOptions(peerWscale, sack));
+            ts = new TcpOption.Timestamps(tsVal, peerTs.tsVal());
+        }
+        int iss = cookies.encode(localAddr, l.port, remoteAddr, h.sourcePort(), h.seq(), now, mssIndex, tsOn, extState);
+        List<TcpOption> opts = TcpConnection.handshakeOptions(cfg.mss(), sack, ts, wscale, extOptions);
+        // DEVIATION: as for any SYN, data on it is not acknowledged (no TFO); the peer sends it again.
+        transmit(localAddr, remoteAddr, TcpHeader.of(l.port, h.sourcePort(), iss, h.seq() + 1,
+                TcpFlags.SYN | TcpFlags.ACK, TcpConnection.synWindow(cfg), opts), null);
+        stats.synCookiesSent++;
+        l.cookieSentAt = now;
+        return true;
+    }
+
+    /**
+     * Whether an ACK to this listener may carry a cookie: always in {@link SynCookieMode#ALWAYS};
+     * otherwise only while a cookie the listener sent can still be valid, as Linux checks, so that
+     * blind ACKs cannot try cookies against a listener that never sent one.
+     */
+    private boolean expectsCookies(TcpListener l, long now) {
+        return cfg.synCookies() == SynCookieMode.ALWAYS
+                || l.cookieSentAt != Long.MIN_VALUE && now - l.cookieSentAt < 2 * SynCookies.SLOT_NANOS;
+    }
+
+    /**
+     * RFC 4987 §3.6: an ACK to a listener whose SEG.ACK - 1 may be a cookie (with SEG.SEQ - 1 as the
+     * peer's ISN). A valid one makes the connection, ESTABLISHED by this very segment.
+     *
+     * @return false when the cookie is not valid (counted; the caller resets, as for any ACK in
+     *         LISTEN); true when the segment was taken: a connection made, or the ACK dropped
+     *         because the accept queue is full (the peer retransmits, as with Linux)
+     */
+    private boolean cookieAck(TcpListener l, TcpSegment seg, Key key, long now) {
+        TcpHeader h = seg.tcp();
+        int remoteAddr = seg.ip().source();
+        int iss = h.ack() - 1;
+        SynCookies.Decoded d = cookies.decode(localAddr, l.port, remoteAddr, h.sourcePort(), h.seq() - 1, iss, now);
+        TcpOption.Timestamps ts = h.option(TcpOption.Timestamps.class);
+        if (d == null || d.timestamps() && ts == null) {
+            // Forged, stale, for another 4-tuple, or timestamps stripped from the ACK (then the
+            // window scale the peer applies to our windows is unknown: refuse rather than guess).
+            stats.synCookiesFailed++;
+            return false;
+        }
+        if (l.acceptQueue.size() >= l.backlog) {
+            stats.synsDroppedBacklog++;
+            return true;
+        }
+        TcpExtension ext = l.extensions == null ? null : l.extensions.get();
+        int tsOffset = isn().timestampOffset(localAddr, l.port, remoteAddr, h.sourcePort());
+        TcpConnection c = new TcpConnection(this, cfg, localAddr, l.port, remoteAddr, h.sourcePort(), false, ext, iss,
+                tsOffset);
+        List<TcpOption> extOptions = ext == null ? (d.extensionState() == 0 ? List.of() : null)
+                : ext.synAckOptionsFromCookie(d.extensionState());
+        if (extOptions == null) {
+            stats.synCookiesFailed++;
+            return false; // the connection was never entered anywhere and holds no memory
+        }
+        stats.synCookiesValidated++;
+        c.listener = l;
+        l.halfOpen++;
+        conns.put(key, c);
+        holding.add(c);
+        TcpOption.Timestamps tsOn = d.timestamps() ? ts : null;
+        c.openFromCookie(h, d.mss(), tsOn, tsOn == null ? -1 : SynCookies.peerWscale(ts.tsEcr()),
+                tsOn != null && SynCookies.sack(ts.tsEcr()), extOptions, now);
+        c.onSegment(h, seg.payload(), now);
+        afterCall(c);
+        return true;
     }
 
     /** RFC 9293 §3.10.7.1: no connection and no listener. */

@@ -77,4 +77,26 @@ public interface TcpExtension {
 
     /** The connection reached ESTABLISHED; {@code activeOpen} says whether we sent the first SYN. */
     default void onEstablished(boolean activeOpen) {}
+
+    /**
+     * SYN cookies (RFC 4987 §3.6): what {@link #synAckOptions} decided, as a number from 0 to 15
+     * that the listener carries in the cookie, or -1 when it does not fit (then no cookie is sent
+     * and the SYN is dropped, as without cookies). A listener answering with a cookie makes an
+     * extension per SYN, asks {@link #onSegment} (state LISTEN), {@link #synAckOptions} and this,
+     * and then forgets it: no connection exists, {@link #attach} is never called.
+     */
+    default int synCookieState() {
+        return 0;
+    }
+
+    /**
+     * SYN cookies: a valid cookie came back, and this new extension serves the connection made from
+     * it (after {@link #attach}, before the completing segment goes to {@link #onSegment} in
+     * SYN-RECEIVED). Restores what {@link #synAckOptions} set up from the state
+     * {@link #synCookieState} gave, and returns the options the SYN-ACK carried; {@code null} when
+     * the state is not one this extension could have given, which fails the cookie.
+     */
+    default List<TcpOption> synAckOptionsFromCookie(int state) {
+        return state == 0 ? List.of() : null;
+    }
 }

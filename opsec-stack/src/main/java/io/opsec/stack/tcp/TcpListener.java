@@ -8,7 +8,9 @@ import java.util.function.Supplier;
  * A passive open on one local port (RFC 9293 §3.10.1, LISTEN). Incoming SYNs create connections
  * in SYN-RECEIVED; once ESTABLISHED they wait in the accept queue for
  * {@link TcpEndpoint#accept(TcpListener)}. {@code backlog} bounds half-open plus unaccepted
- * connections together; SYNs beyond it are dropped silently (the peer retransmits).
+ * connections together; SYNs beyond it are answered with SYN cookies
+ * ({@link TcpConfig#synCookies()}), or dropped silently (the peer retransmits) when cookies are off
+ * or the accept queue alone is full.
  */
 public final class TcpListener {
     final int port;
@@ -18,6 +20,7 @@ public final class TcpListener {
     int halfOpen;
     boolean closed;
     boolean acceptablePending;
+    long cookieSentAt = Long.MIN_VALUE; // when this listener last answered a SYN with a cookie
     private Consumer<TcpListener> onAcceptable = l -> {};
 
     TcpListener(int port, int backlog, Supplier<? extends TcpExtension> extensions) {
