@@ -96,6 +96,22 @@ final class OpsecExtension implements TcpExtension {
     }
 
     @Override
+    public int synCookieState() {
+        return negotiation.cookieCode();
+    }
+
+    @Override
+    public List<TcpOption> synAckOptionsFromCookie(int state) {
+        return noting(() -> {
+            if (!negotiation.restoreFromCookie(state)) {
+                return null;
+            }
+            synAnswered = true;
+            return one(negotiation.synAckOption());
+        });
+    }
+
+    @Override
     public List<TcpOption> segmentOptions() {
         return one(negotiation.segmentOption());
     }

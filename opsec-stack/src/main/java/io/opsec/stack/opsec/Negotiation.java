@@ -38,6 +38,7 @@ public final class Negotiation {
     private final OpsecMode mode;
     private final int[] supported;
     private final OpsecOption proposal;
+    private final OpsecOption framing;
     private OpsecOption selection;
     private NegotiationOutcome outcome = NegotiationOutcome.PENDING;
     private boolean simultaneous;
@@ -50,6 +51,7 @@ public final class Negotiation {
         this.initiator = initiator;
         this.mode = mode;
         this.supported = supported.clone();
+        this.framing = template;
         this.proposal = (mode == OpsecMode.OFF || supported.length == 0) ? null : template.withProtocols(supported);
         if (mode == OpsecMode.OFF) {
             outcome = new NegotiationOutcome.Plain(PlainReason.LOCAL_POLICY);
@@ -181,6 +183,84 @@ public final class Negotiation {
         }
         outcome = plainOrFail(PlainReason.NO_COMMON_PROTOCOL);
         return verdict();
+    }
+
+    /**
+     * Responder: what {@link #onSyn} decided, as a number from 0 to 14 that a SYN cookie carries
+     * (RFC 4987 §3.6; {@code docs/tcp.md}), or -1 when it does not fit. 0, 1 and 2 are "nothing
+     * selected" (peer did not offer or local policy, no common protocol, invalid option); from 3 on,
+     * {@code 3 + 3 * index + framing}: the selection is the supported id at {@code index} (0..3) in
+     * the framing the SYN used (0: kind 253, 1: kind 254, 2: the literal kind).
+     */
+    public int cookieCode() {
+        if (initiator || simultaneous) {
+            return -1;
+        }
+        if (selection == null) {
+            if (outcome instanceof NegotiationOutcome.Plain p) {
+                return switch (p.reason()) {
+                    case NO_COMMON_PROTOCOL -> 1;
+                    case PEER_INVALID_OPTION -> 2;
+                    default -> 0;
+                };
+            }
+            return -1; // failed (REQUIRED refuses at the SYN), or the SYN was not seen
+        }
+        int id = selection.protocolIds()[0];
+        int index = 0;
+        while (index < supported.length && supported[index] != id) {
+            index++;
+        }
+        if (index > 3) {
+            return -1;
+        }
+        int f;
+        if (selection.framing() == OpsecOption.Framing.EXPERIMENTAL) {
+            f = selection.kind() == OpsecOption.KIND_EXPERIMENT_1 ? 0 : 1;
+        } else if (framing.framing() == OpsecOption.Framing.LITERAL && selection.kind() == framing.kind()) {
+            f = 2;
+        } else {
+            return -1;
+        }
+        return 3 + 3 * index + f;
+    }
+
+    /**
+     * Responder made from a SYN cookie: takes the decision {@link #cookieCode()} encoded as if
+     * {@link #onSyn} had made it, and then waits for the echo as usual.
+     *
+     * @return false when the code is not one this responder could have given (the cookie fails)
+     */
+    public boolean restoreFromCookie(int code) {
+        if (initiator || simultaneous || code < 0 || code > 14) {
+            return false;
+        }
+        if (code < 3) {
+            if (outcome instanceof NegotiationOutcome.Pending) {
+                outcome = plainOrFail(code == 1 ? PlainReason.NO_COMMON_PROTOCOL
+                        : code == 2 ? PlainReason.PEER_INVALID_OPTION : PlainReason.PEER_DID_NOT_OFFER);
+            }
+            return true;
+        }
+        int index = (code - 3) / 3;
+        int f = (code - 3) % 3;
+        if (!(outcome instanceof NegotiationOutcome.Pending) || index >= supported.length) {
+            return false;
+        }
+        int id = supported[index];
+        if (f == 2) {
+            if (framing.framing() != OpsecOption.Framing.LITERAL) {
+                return false;
+            }
+            selection = framing.withProtocols(id);
+        } else {
+            selection = OpsecOption.experimental(id);
+            if (f == 1) {
+                selection = new OpsecOption(OpsecOption.Framing.EXPERIMENTAL, OpsecOption.KIND_EXPERIMENT_2,
+                        selection.protocols());
+            }
+        }
+        return true;
     }
 
     /**

@@ -277,4 +277,73 @@ class NegotiationTest {
         // a keeps the selection on its data until acknowledged; b sees it and resets.
         assertEquals(Verdict.ABORT, b.onSegment(ACK | TcpFlags.PSH, opts(a.segmentOption())));
     }
+
+    // ------------------------------------------------------------------ SYN cookies (docs/tcp.md)
+
+    /** What a responder decided at the SYN, rebuilt by another from the cookie code, is the same. */
+    @Test
+    void cookieCode_roundTripsTheSelection_inEveryFraming() {
+        OpsecOption[] framings = {OpsecOption.experimental(0),
+                new OpsecOption(OpsecOption.Framing.EXPERIMENTAL, OpsecOption.KIND_EXPERIMENT_2, new byte[] {0}),
+                OpsecOption.literal(200, 0)};
+        int[] supported = {3, 9, 0, 7};
+        for (OpsecOption f : framings) {
+            for (int id : supported) {
+                Negotiation s = Negotiation.responder(OpsecMode.OPPORTUNISTIC, supported, OpsecOption.literal(200, 0));
+                s.onSyn(opts(f.withProtocols(id)));
+                int code = s.cookieCode();
+                assertTrue(code >= 3 && code <= 14, "code " + code);
+                Negotiation r = Negotiation.responder(OpsecMode.OPPORTUNISTIC, supported, OpsecOption.literal(200, 0));
+                assertTrue(r.restoreFromCookie(code));
+                assertEquals(s.synAckOption(), r.synAckOption(), "selection from " + f.withProtocols(id));
+                assertEquals(Verdict.CONTINUE, r.onSegment(ACK, opts(s.synAckOption())));
+                assertEquals(new NegotiationOutcome.Secured(id, false), r.outcome());
+            }
+        }
+    }
+
+    @Test
+    void cookieCode_keepsThePlainReason() {
+        List<List<TcpOption>> syns = List.of(NONE, opts(OpsecOption.experimental(5)), opts(OpsecOption.experimental()));
+        List<PlainReason> reasons = List.of(PlainReason.PEER_DID_NOT_OFFER, PlainReason.NO_COMMON_PROTOCOL,
+                PlainReason.PEER_INVALID_OPTION);
+        for (int i = 0; i < 3; i++) {
+            Negotiation s = server(OpsecMode.OPPORTUNISTIC, 0);
+            s.onSyn(syns.get(i));
+            assertEquals(i, s.cookieCode());
+            Negotiation r = server(OpsecMode.OPPORTUNISTIC, 0);
+            assertTrue(r.restoreFromCookie(i));
+            assertEquals(new NegotiationOutcome.Plain(reasons.get(i)), r.outcome());
+            assertNull(r.synAckOption());
+        }
+        Negotiation off = server(OpsecMode.OFF, 0);
+        off.onSyn(opts(OpsecOption.experimental(0)));
+        assertEquals(0, off.cookieCode());
+        Negotiation offRestored = server(OpsecMode.OFF, 0);
+        assertTrue(offRestored.restoreFromCookie(0));
+        assertEquals(new NegotiationOutcome.Plain(PlainReason.LOCAL_POLICY), offRestored.outcome());
+    }
+
+    @Test
+    void cookieCode_doesNotFit_forAFifthProtocol_orARefusedSyn() {
+        Negotiation s = server(OpsecMode.OPPORTUNISTIC, 1, 2, 3, 4, 5);
+        s.onSyn(opts(OpsecOption.experimental(5)));
+        assertEquals(-1, s.cookieCode(), "the fifth supported id");
+        Negotiation req = server(OpsecMode.REQUIRED, 0);
+        req.onSyn(NONE);
+        assertEquals(-1, req.cookieCode(), "refused at the SYN: no cookie either");
+        assertEquals(-1, client(OpsecMode.OPPORTUNISTIC, 0).cookieCode(), "an initiator has none");
+    }
+
+    @Test
+    void restoreFromCookie_refusesCodesItCouldNotHaveGiven() {
+        assertTrue(!server(OpsecMode.OPPORTUNISTIC, 0).restoreFromCookie(3 + 3), "index 1 of one protocol");
+        assertTrue(!server(OpsecMode.OPPORTUNISTIC, 0).restoreFromCookie(3 + 2), "literal framing not configured");
+        assertTrue(!server(OpsecMode.OPPORTUNISTIC, 0).restoreFromCookie(15));
+        assertTrue(!server(OpsecMode.OPPORTUNISTIC, 0).restoreFromCookie(-1));
+        assertTrue(!server(OpsecMode.OFF, 0).restoreFromCookie(3), "a selection while OFF");
+        Negotiation req = server(OpsecMode.REQUIRED, 0);
+        assertTrue(req.restoreFromCookie(0));
+        assertTrue(req.outcome() instanceof NegotiationOutcome.Failed, "REQUIRED: a plain restore fails");
+    }
 }

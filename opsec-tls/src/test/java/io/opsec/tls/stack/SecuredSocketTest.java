@@ -14,6 +14,8 @@ import io.opsec.stack.SecurityStatus;
 import io.opsec.stack.link.MemoryLink;
 import io.opsec.stack.opsec.OpsecMode;
 import io.opsec.stack.opsec.PlainReason;
+import io.opsec.stack.tcp.SynCookieMode;
+import io.opsec.stack.tcp.TcpConfig;
 import io.opsec.stack.wire.TcpOptions;
 import io.opsec.stack.wire.TcpSegment;
 import java.io.IOException;
@@ -117,6 +119,36 @@ class SecuredSocketTest {
             }
         }
         assertFalse(plaintextOnWire.get(), "application plaintext crossed the wire on a secured connection");
+    }
+
+    /**
+     * A listener that answers every SYN with a SYN cookie (docs/tcp.md) keeps no state for it: the
+     * OPSEC selection travels in the cookie, the connection made from the returning ACK is secured
+     * with TLS, and data crosses both ways.
+     */
+    @Test
+    void synCookies_keepTheOpsecSelection_andTheConnectionIsSecured() throws Exception {
+        wire = MemoryLink.pair();
+        a = OpsecStack.builder().name("a").address(A).link(wire.a()).opsecMode(OpsecMode.OPPORTUNISTIC).build();
+        b = OpsecStack.builder().name("b").address(B).link(wire.b()).opsecMode(OpsecMode.OPPORTUNISTIC)
+                .tcp(TcpConfig.builder().synCookies(SynCookieMode.ALWAYS).build()).build();
+        try (ServerSocket ss = b.serverSocketFactory().createServerSocket(7)) {
+            CompletableFuture<Socket> accepted = acceptAsync(ss);
+            try (Socket c = a.socketFactory().createSocket(B, 7); Socket s = accepted.get(20, TimeUnit.SECONDS)) {
+                SecurityStatus cs = ((OpsecSocket) c).security();
+                SecurityStatus ss2 = ((OpsecSocket) s).security();
+                assertTrue(cs.isSecured(), cs.toString());
+                assertTrue(ss2.isSecured(), ss2.toString());
+                assertEquals(cs.sessionIdHex(), ss2.sessionIdHex());
+                c.getOutputStream().write("through a cookie".getBytes(StandardCharsets.US_ASCII));
+                byte[] got = s.getInputStream().readNBytes(16);
+                assertEquals("through a cookie", new String(got, StandardCharsets.US_ASCII));
+                s.getOutputStream().write("back".getBytes(StandardCharsets.US_ASCII));
+                assertEquals("back", new String(c.getInputStream().readNBytes(4), StandardCharsets.US_ASCII));
+            }
+        }
+        assertTrue(b.stats().synCookiesSent() >= 1, b.stats().toString());
+        assertEquals(b.stats().synCookiesSent(), b.stats().synCookiesValidated(), b.stats().toString());
     }
 
     @Test
