@@ -25,6 +25,12 @@ interface CongestionControl {
     /** The retransmission timer expired (RFC 5681 §3.1 eq. 4 and the loss window). */
     void onRetransmitTimeout(long flightSize, long now);
 
+    /**
+     * The last congestion event was spurious (RFC 3708 / RFC 3522 detection): restore the window
+     * and threshold from before it (RFC 4015 §3, as Linux's undo: never below what they are now).
+     */
+    void undo(long priorCwnd, long priorSsthresh);
+
     /** The connection was idle longer than an RTO (RFC 5681 §4.1): back to the restart window. */
     void onIdleRestart(long now);
 

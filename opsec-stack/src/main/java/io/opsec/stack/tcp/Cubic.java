@@ -18,6 +18,8 @@ final class Cubic implements CongestionControl {
     private double k;             // seconds
     private long epochStart = -1; // start of the current congestion-avoidance epoch, nanos
     private double wEst;          // Reno-friendly estimate, segments
+    private double priorWMax;     // before the last reduction, for undo
+    private double priorWLastMax;
 
     Cubic(int smss, long initialWindow) {
         this.smss = smss;
@@ -68,6 +70,8 @@ final class Cubic implements CongestionControl {
 
     private void reduce() {
         double segs = (double) cwnd / smss;
+        priorWMax = wMax;
+        priorWLastMax = wLastMax;
         // RFC 9438 §4.7 fast convergence.
         wMax = segs < wLastMax ? segs * (1 + BETA) / 2 : segs;
         wLastMax = segs;
@@ -90,6 +94,16 @@ final class Cubic implements CongestionControl {
     public void onRetransmitTimeout(long flightSize, long now) {
         reduce(); // RFC 9438 §4.8
         cwnd = smss;
+    }
+
+    @Override
+    public void undo(long priorCwnd, long priorSsthresh) {
+        // RFC 9438 §4.9: a spurious congestion event restores the state from before it.
+        cwnd = Math.max(cwnd, priorCwnd);
+        ssthresh = Math.max(ssthresh, priorSsthresh);
+        wMax = priorWMax;
+        wLastMax = priorWLastMax;
+        epochStart = -1;
     }
 
     @Override

@@ -62,6 +62,13 @@ final class NewReno implements CongestionControl {
     }
 
     @Override
+    public void undo(long priorCwnd, long priorSsthresh) {
+        cwnd = Math.max(cwnd, priorCwnd);
+        ssthresh = Math.max(ssthresh, priorSsthresh);
+        bytesAcked = 0;
+    }
+
+    @Override
     public void onIdleRestart(long now) {
         cwnd = Math.min(cwnd, initialWindow); // RFC 5681 §4.1, RW = min(IW, cwnd)
     }

@@ -13,14 +13,45 @@ final class Scoreboard {
     private final ArrayList<int[]> ranges = new ArrayList<>(); // [left, right), sorted, disjoint, not adjacent
 
     /**
-     * Records the blocks of one ACK, ignoring any that are not within (SND.UNA, SND.NXT]
-     * (RFC 2018 §4; a D-SACK below SND.UNA is not a hole report).
+     * What one ACK's SACK option said.
      *
-     * @return bytes newly marked as SACKed
+     * @param newlySacked bytes newly marked as SACKed
+     * @param dsack       whether the first block is a D-SACK (RFC 2883 §4): it reports a segment
+     *                    that arrived twice, not data newly held
+     * @param dsackLeft   the D-SACK block's left edge (meaningful only when {@code dsack})
+     * @param dsackRight  its right edge
      */
-    int update(List<SackBlock> blocks, int una, int sndNxt) {
+    record Update(int newlySacked, boolean dsack, int dsackLeft, int dsackRight) {
+        static final Update NONE = new Update(0, false, 0, 0);
+    }
+
+    /**
+     * Records the blocks of one ACK. A first block that lies at or below the cumulative ACK, or
+     * within the second block, is a D-SACK (RFC 2883 §4) and is reported, not recorded; any
+     * other block not within (SND.UNA, SND.NXT] is ignored (RFC 2018 §4).
+     *
+     * @param ack the ACK's cumulative acknowledgment number
+     */
+    Update update(List<SackBlock> blocks, int ack, int una, int sndNxt) {
+        boolean dsack = false;
+        int dl = 0;
+        int dr = 0;
+        if (!blocks.isEmpty()) {
+            SackBlock first = blocks.get(0);
+            if (SeqNum.lt(first.left(), first.right())) {
+                boolean below = SeqNum.le(first.right(), ack); // RFC 2883 §4.1.1
+                boolean within = blocks.size() > 1 && SeqNum.ge(first.left(), blocks.get(1).left())
+                        && SeqNum.le(first.right(), blocks.get(1).right()); // RFC 2883 §4.1.2
+                if (below || within) {
+                    dsack = true;
+                    dl = first.left();
+                    dr = first.right();
+                }
+            }
+        }
         int added = 0;
-        for (SackBlock b : blocks) {
+        for (int i = dsack ? 1 : 0; i < blocks.size(); i++) {
+            SackBlock b = blocks.get(i);
             int l = b.left();
             int r = b.right();
             if (!SeqNum.lt(l, r) || SeqNum.le(r, una) || SeqNum.gt(r, sndNxt) || SeqNum.lt(l, una)) {
@@ -28,7 +59,12 @@ final class Scoreboard {
             }
             added += add(l, r);
         }
-        return added;
+        return added == 0 && !dsack ? Update.NONE : new Update(added, dsack, dl, dr);
+    }
+
+    /** {@link #update(List, int, int, int)} with the cumulative ACK at {@code una}. */
+    int update(List<SackBlock> blocks, int una, int sndNxt) {
+        return update(blocks, una, una, sndNxt).newlySacked();
     }
 
     private int add(int l, int r) {
@@ -140,6 +176,19 @@ final class Scoreboard {
             }
         }
         return limit;
+    }
+
+    /** Whether every byte of [from, to) is SACKed. */
+    boolean covers(int from, int to) {
+        for (int[] x : ranges) {
+            if (SeqNum.le(x[0], from) && SeqNum.ge(x[1], to)) {
+                return true;
+            }
+            if (SeqNum.gt(x[0], from)) {
+                return false;
+            }
+        }
+        return false;
     }
 
     /** SACKed bytes within [from, to). */

@@ -85,6 +85,9 @@ public final class TcpConnection {
     private boolean oooFin;
     private int oooFinSeq;
     private int rcvMssSeen = DEFAULT_MSS;
+    private boolean dsackPending;   // RFC 2883 §4: a duplicate arrived; the next ACK reports it first
+    private int dsackLeft;
+    private int dsackRight;
 
     // Timers and their counters.
     private final TcpTimer.Deadlines timers = new TcpTimer.Deadlines();
@@ -124,7 +127,18 @@ public final class TcpConnection {
     private int recoveryPoint;
     private boolean recoveryPointValid;
     private int highRxt;
-    private int lostHigh;     // unSACKed bytes below this are lost (RTO, NewReno partial ACK)
+    private int lostHigh;     // unSACKed bytes below this are lost (RTO, NewReno partial ACK, RACK)
+    private final Rack rack = new Rack();
+    // Spurious retransmission detection (RFC 3708 D-SACK, RFC 3522 timestamps) and undo (RFC 4015).
+    private boolean undoValid;      // the current loss episode may still prove spurious
+    private int undoMarker;         // SND.UNA when it began
+    private int undoHigh;           // the end of its highest retransmission
+    private long priorCwnd;
+    private long priorSsthresh;
+    private int undoRetrans;        // its retransmitted segments no D-SACK has reported yet
+    private boolean retransTsSet;
+    private int retransTs;          // RFC 3522 RetransmitTS: the TSval of its first retransmission
+    private boolean eifelArmed;     // the first ACK for that retransmission is still to come
 
     TcpConnection(TcpEndpoint endpoint, TcpConfig cfg, int localAddr, int localPort, int remoteAddr, int remotePort,
                   boolean activeOpen, TcpExtension ext, int iss, int tsOffset) {
@@ -606,6 +620,10 @@ public final class TcpConnection {
         if (ts != null && !rst && tsRecentValid && SeqNum.lt(ts.tsVal(), tsRecent)) {
             if (now - tsRecentAt > PAWS_IDLE_NANOS) {
                 tsRecentValid = false; // RFC 7323 §5.5
+            } else if (disorderedDupAck(h, payloadLen, ts)) {
+                // DEVIATION: RFC 7323 §5.3 R1 drops it. Like Linux (tcp_disordered_ack) we take a
+                // pure duplicate ACK overtaken by a later one: it changes no sequence variable or
+                // window, and its SACK and D-SACK blocks are what loss detection runs on.
             } else {
                 endpoint.stats.pawsRejected++;
                 ackUnacceptable(segLen, syn, now);
@@ -665,6 +683,12 @@ public final class TcpConnection {
                 return; // RFC 9293 §3.10.7.4: an unacceptable RST is dropped silently
             }
             endpoint.stats.outOfWindow++;
+            if (sackOk && payloadLen > 0 && SeqNum.le(seq + payloadLen, rcvNxt)) {
+                // RFC 2883 §4: an old duplicate; the ACK below reports it in a D-SACK block.
+                dsackPending = true;
+                dsackLeft = seq;
+                dsackRight = seq + payloadLen;
+            }
             // RFC 9293 §3.10.7.4 first: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, then drop.
             if (state == TcpState.TIME_WAIT && fin) {
                 timers.set(TcpTimer.TIME_WAIT, now + 2 * cfg.mslNanos());
@@ -764,6 +788,12 @@ public final class TcpConnection {
         // Trim what lies before RCV.NXT and beyond the advertised right edge.
         if (SeqNum.lt(dataSeq, rcvNxt)) {
             int skip = rcvNxt - dataSeq;
+            if (payloadLen > 0 && sackOk) {
+                // RFC 2883 §4: report the duplicate part in the first SACK block of the next ACK.
+                dsackPending = true;
+                dsackLeft = dataSeq;
+                dsackRight = skip >= payloadLen ? dataSeq + payloadLen : rcvNxt;
+            }
             if (skip >= payloadLen) {
                 data = data.slice(data.readerIndex() + payloadLen, 0);
                 if (skip > payloadLen) {
@@ -817,6 +847,19 @@ public final class TcpConnection {
             }
         }
         output(now);
+    }
+
+    /**
+     * A pure ACK at RCV.NXT that acknowledges SND.UNA exactly, leaves the window as it is, and
+     * carries a TSval at most one RTO older than TS.Recent: an ACK that the path reordered.
+     */
+    private boolean disorderedDupAck(TcpHeader h, int payloadLen, TcpOption.Timestamps ts) {
+        if (payloadLen != 0 || h.flags() != TcpFlags.ACK || h.seq() != rcvNxt || h.ack() != sndUna
+                || ((long) h.window() << sndWscale) != sndWnd) {
+            return false;
+        }
+        long replay = Math.max(1, rtt.rto() / 1_000_000L); // the RTO in timestamp ticks (1 ms)
+        return Integer.toUnsignedLong(tsRecent - ts.tsVal()) <= replay;
     }
 
     private void onSegmentSynSent(TcpHeader h, ByteBuf payload, long now) {
@@ -927,21 +970,25 @@ public final class TcpConnection {
             }
         }
         persistProbes = 0;
-        int newlySacked = 0;
+        Scoreboard.Update sacks = Scoreboard.Update.NONE;
         if (sackOk) {
             TcpOption.Sack sack = h.option(TcpOption.Sack.class);
             if (sack != null) {
-                newlySacked = scoreboard.update(sack.blocks(), SeqNum.max(ack, sndUna), sndNxt);
+                sacks = scoreboard.update(sack.blocks(), ack, SeqNum.max(ack, sndUna), sndNxt);
             }
         }
         if (advanced) {
             onNewAck(ack, h, now);
-        } else if (ack == sndUna && sndNxt != sndUna) {
-            // RFC 5681 §2 "duplicate acknowledgment", or RFC 6675 §2 SACK-bearing ACK.
-            boolean dup = payloadLen == 0 && !h.has(TcpFlags.FIN) && !windowChanged;
-            if (dup || newlySacked > 0) {
-                onDupAck(now, newlySacked > 0);
+        } else if (ack == sndUna && sndNxt != sndUna && !sackOk) {
+            // RFC 5681 §2 "duplicate acknowledgment". With SACK, RFC 6675 §2 counts an ACK only
+            // when its SACK blocks report new data (never a D-SACK alone, RFC 2883), and RACK
+            // decides loss from that data instead of counting (RFC 8985 §3).
+            if (payloadLen == 0 && !h.has(TcpFlags.FIN) && !windowChanged) {
+                onDupAck(now);
             }
+        }
+        if (sackOk && state != TcpState.CLOSED) {
+            onSackAck(h, sacks, now);
         }
         if (state == TcpState.CLOSED) {
             return false;
@@ -1009,6 +1056,14 @@ public final class TcpConnection {
         scoreboard.discardBelow(sndUna);
         retransmits = 0;
         progressAt = now;
+        if (undoValid && eifelArmed && SeqNum.gt(ack, undoMarker)) {
+            // RFC 3522 §2: the first ACK for the first retransmission of the episode. An echoed
+            // timestamp older than that retransmission's says the original arrived: spurious.
+            eifelArmed = false;
+            if (ts != null && ts.tsEcr() != 0 && SeqNum.lt(ts.tsEcr(), retransTs)) {
+                undo();
+            }
+        }
         // RFC 6298 §5.2/5.3: stop the timer when all is acknowledged, else restart it.
         if (sndUna == sndNxt) {
             timers.clear(TcpTimer.RETRANSMIT);
@@ -1021,6 +1076,7 @@ public final class TcpConnection {
                 inRecovery = false;
                 dupAcks = 0;
                 cc.onRecoveryExit(SeqNum.diff(sndNxt, sndUna), now);
+                rack.onRecoveryExit();
             } else if (!sackOk) {
                 // RFC 6582 §3.2 step 4: a partial ACK; the next segment is lost too.
                 lostHigh = SeqNum.max(lostHigh, sndUna + Math.min(smss, SeqNum.diff(sndNxt, sndUna)));
@@ -1033,25 +1089,80 @@ public final class TcpConnection {
             cc.onAck(acked, now, rtt.srtt()); // also the slow start that follows an RTO
         }
         if (recoveryPointValid && SeqNum.ge(sndUna, recoveryPoint) && !inRecovery) {
-            recoveryPointValid = false;
+            recoveryPointValid = false; // the end of an RTO recovery
+            rack.onRecoveryExit();
         }
     }
 
-    private void onDupAck(long now, boolean sackInfo) {
+    /** A duplicate ACK on a connection without SACK (RFC 5681 §3.2, RFC 6582). */
+    private void onDupAck(long now) {
         dupAcks++;
         if (inRecovery) {
-            return; // RFC 6675 §5 step (C): more sending happens in output() by the pipe
+            return; // RFC 6582 §3.2 step 4: the pipe estimate lets more out in output()
         }
         // RFC 6582 §3.2 step 2 / RFC 6675 §5: no new recovery until SND.UNA passes the old one.
         if (recoveryPointValid && SeqNum.lt(sndUna, recoveryPoint)) {
             return;
         }
-        boolean lost = dupAcks >= DUP_THRESH || (sackOk && scoreboard.isLost(sndUna, smss, DUP_THRESH));
-        if (!lost) {
-            // RFC 3042 limited transmit would go here; output() sends new data the window allows.
+        if (dupAcks < DUP_THRESH) {
+            return; // RFC 3042 limited transmit: output() sends new data the dupACKs allow
+        }
+        enterRecovery(now);
+    }
+
+    /** RFC 8985 RACK, and D-SACK (RFC 2883, RFC 3708), for one ACK on a SACK connection. */
+    private void onSackAck(TcpHeader h, Scoreboard.Update sacks, long now) {
+        TcpOption.Timestamps ts = tsOk ? h.option(TcpOption.Timestamps.class) : null;
+        long tsEcr = ts != null && ts.tsEcr() != 0 ? ts.tsEcr() : Rack.NONE;
+        rack.onAck(sndUna, scoreboard, sacks.newlySacked() > 0, tsEcr, this::tsNow, now);
+        if (sacks.dsack()) {
+            endpoint.stats.dsacks++;
+            rack.onDsack(sndNxt); // RFC 8985 §6.2 step 4: widen the reordering window
+            onDsack(sacks.dsackLeft(), sacks.dsackRight());
+        }
+        rackDetectLoss(now);
+    }
+
+    /**
+     * RFC 8985 §6.2 step 5: marks what RACK finds lost, arms the reordering timer for what may
+     * yet be, and starts fast recovery on the first loss (RFC 6675 §5 steps 4.1 to 4.3).
+     */
+    private void rackDetectLoss(long now) {
+        if (sndUna == sndNxt) {
+            timers.clear(TcpTimer.REORDER);
             return;
         }
+        long reoWnd = rack.reoWnd(sndUna, inRecovery, scoreboard.sackedBetween(sndUna, sndNxt), smss, rtt.srtt());
+        long timeout = rack.detectLoss(reoWnd, now);
+        if (timeout > 0) {
+            timers.set(TcpTimer.REORDER, now + timeout);
+        } else {
+            timers.clear(TcpTimer.REORDER);
+        }
+        if (!rack.anyLost()) {
+            return;
+        }
+        int end = SeqNum.min(rack.lostEnd(), sndNxt);
+        if (SeqNum.gt(end, lostHigh) || rack.lostRetransmission()) {
+            endpoint.stats.rackLosses++;
+        }
+        if (SeqNum.gt(end, lostHigh)) {
+            lostHigh = end;
+        }
+        if (rack.lostRetransmission() && SeqNum.lt(rack.lostRetransmissionStart(), highRxt)) {
+            // RFC 8985 §2.2: RACK also finds lost retransmissions; send them again.
+            highRxt = SeqNum.max(rack.lostRetransmissionStart(), sndUna);
+        }
+        // RFC 6675 §5: no new recovery until SND.UNA passes the old RecoveryPoint.
+        if (!inRecovery && !(recoveryPointValid && SeqNum.lt(sndUna, recoveryPoint))) {
+            enterRecovery(now);
+        }
+    }
+
+    /** RFC 6675 §5 steps 4.1 to 4.3 (RFC 6582 §3.2 step 2 without SACK): fast retransmit. */
+    private void enterRecovery(long now) {
         endpoint.stats.fastRetransmits++;
+        beginUndoEpisode();
         inRecovery = true;
         recoveryPoint = sndNxt;        // RFC 6675 §5 step 4.1 RecoveryPoint = HighData
         recoveryPointValid = true;
@@ -1062,6 +1173,55 @@ public final class TcpConnection {
         rttTiming = false; // Karn
         // RFC 6675 §5 step 4.3: retransmit the first segment now, whatever the pipe says.
         retransmitNext(now, true);
+    }
+
+    /** A loss episode begins (fast recovery, or an RTO): what an undo would restore (RFC 4015 §3). */
+    private void beginUndoEpisode() {
+        undoValid = true;
+        undoMarker = sndUna;
+        undoHigh = sndUna;
+        priorCwnd = cc.cwnd();
+        priorSsthresh = cc.ssthresh();
+        undoRetrans = 0;
+        retransTsSet = false;
+        eifelArmed = false;
+    }
+
+    /**
+     * RFC 3708 §2: a D-SACK reports a segment of this episode's retransmissions that arrived twice;
+     * once every retransmission is so reported, none was needed.
+     */
+    private void onDsack(int left, int right) {
+        if (!undoValid || undoRetrans <= 0 || SeqNum.lt(left, undoMarker) || SeqNum.gt(right, undoHigh)) {
+            return;
+        }
+        undoRetrans -= Math.max(1, (SeqNum.diff(right, left) + smss - 1) / smss);
+        if (undoRetrans <= 0) {
+            undo();
+        }
+    }
+
+    /**
+     * The episode was spurious: restore the congestion state from before it (RFC 4015 §3, as
+     * Linux's undo) and stop retransmitting. After an RTO that means new data follows rather
+     * than the rest of the flight again (RFC 4015 §3 "resume transmission with new data").
+     */
+    private void undo() {
+        endpoint.stats.spuriousRecoveries++;
+        cc.undo(priorCwnd, priorSsthresh);
+        undoValid = false;
+        eifelArmed = false;
+        rack.onSpurious(sndNxt);
+        if (inRecovery) {
+            inRecovery = false;
+            rack.onRecoveryExit();
+        }
+        dupAcks = 0;
+        recoveryPointValid = false;
+        lostHigh = sndUna;
+        if (SeqNum.lt(highRxt, sndUna)) {
+            highRxt = sndUna;
+        }
     }
 
     private void establish(long now) {
@@ -1206,6 +1366,12 @@ public final class TcpConnection {
                 return;
             }
         }
+        if (timers.due(TcpTimer.REORDER, now)) {
+            timers.clear(TcpTimer.REORDER);
+            if (sackOk && state.isSynchronized()) {
+                rackDetectLoss(now);
+            }
+        }
         if (timers.due(TcpTimer.PERSIST, now)) {
             timers.clear(TcpTimer.PERSIST);
             onPersist(now);
@@ -1271,6 +1437,9 @@ public final class TcpConnection {
                 }
                 // RFC 6298 §5.4-5.6: retransmit the earliest unacknowledged segment, back off.
                 long flight = SeqNum.diff(sndNxt, sndUna);
+                if (retransmits == 1 && !(undoValid && inRecovery)) {
+                    beginUndoEpisode(); // a recovery under way keeps its own prior state
+                }
                 if (!recoveryPointValid || SeqNum.ge(sndUna, recoveryPoint) || inRecovery || retransmits == 1) {
                     cc.onRetransmitTimeout(flight, now);
                 }
@@ -1283,6 +1452,8 @@ public final class TcpConnection {
                 recoveryPoint = sndNxt;
                 recoveryPointValid = true;
                 scoreboard.clear();
+                rack.forgetSacks();
+                timers.clear(TcpTimer.REORDER);
                 lostHigh = sndNxt;
                 highRxt = sndUna;
                 retransmitNext(now, true);
@@ -1488,6 +1659,9 @@ public final class TcpConnection {
             rttStart = now;
         }
         emit(sndNxt, flags, payload, opts, advertisedWindowField(), now);
+        if (sackOk && len + (fin ? 1 : 0) > 0) {
+            rack.onSend(sndNxt, sndNxt + len + (fin ? 1 : 0), now); // RFC 8985 §6.1 Segment.xmit_ts
+        }
         sndNxt += len + (fin ? 1 : 0);
         if (fin) {
             finSent = true;
@@ -1506,7 +1680,7 @@ public final class TcpConnection {
      */
     private boolean retransmitNext(long now, boolean force) {
         int from = SeqNum.max(highRxt, sndUna);
-        int lostEnd = SeqNum.max(lostHigh, sackOk ? scoreboard.lostBoundary(sndUna, smss, DUP_THRESH) : sndUna);
+        int lostEnd = SeqNum.max(lostHigh, sndUna);
         if (inRecovery && !sackOk) {
             lostEnd = SeqNum.max(lostEnd, sndUna);
         }
@@ -1540,6 +1714,18 @@ public final class TcpConnection {
         emit(seq, flags, payload, opts, advertisedWindowField(), now);
         endpoint.stats.segmentsRetransmitted++;
         highRxt = seq + dataLen + (fin ? 1 : 0);
+        if (sackOk) {
+            rack.onRetransmit(seq, highRxt, now);
+        }
+        if (undoValid) {
+            if (!retransTsSet) {
+                retransTsSet = true;
+                retransTs = tsNow(now);
+                eifelArmed = tsOk;
+            }
+            undoRetrans += Math.max(1, (dataLen + smss - 1) / smss);
+            undoHigh = SeqNum.max(undoHigh, highRxt);
+        }
         if (rttTiming && SeqNum.le(seq, rttSeq) && SeqNum.lt(rttSeq, highRxt)) {
             rttTiming = false; // Karn: never time a retransmitted segment
         }
@@ -1561,8 +1747,7 @@ public final class TcpConnection {
         if (outstanding <= 0) {
             return 0;
         }
-        int lostEnd = SeqNum.max(lostHigh, sackOk && inRecovery ? scoreboard.lostBoundary(sndUna, smss, DUP_THRESH)
-                : sndUna);
+        int lostEnd = SeqNum.max(lostHigh, sndUna);
         lostEnd = SeqNum.min(lostEnd, sndNxt);
         int rxEnd = SeqNum.min(SeqNum.max(highRxt, sndUna), sndNxt);
         long sacked = scoreboard.sackedBetween(sndUna, sndNxt);
@@ -1594,7 +1779,7 @@ public final class TcpConnection {
                 }
             }
         }
-        if (withSack && sackOk && rcvBuf.hasOutOfOrder()) {
+        if (withSack && sackOk && (rcvBuf.hasOutOfOrder() || dsackPending)) {
             int used = TcpOptions.length(o);
             int room = TcpOptions.MAX_LENGTH - ((used + 3) & ~3) - 2; // NOP NOP before the block list
             int n = Math.min(4, (room - 2) / 8);
@@ -1605,7 +1790,16 @@ public final class TcpConnection {
                 }
                 o.add(NOP);
                 o.add(NOP);
-                o.add(new TcpOption.Sack(rcvBuf.sackBlocks(n)));
+                List<TcpOption.SackBlock> blocks;
+                if (dsackPending) {
+                    // RFC 2883 §4 (1): the D-SACK block first, then the usual blocks.
+                    blocks = new ArrayList<>(n);
+                    blocks.add(new TcpOption.SackBlock(dsackLeft, dsackRight));
+                    blocks.addAll(rcvBuf.sackBlocks(n - 1));
+                } else {
+                    blocks = rcvBuf.sackBlocks(n);
+                }
+                o.add(new TcpOption.Sack(blocks));
             }
         }
         return o;
@@ -1667,6 +1861,9 @@ public final class TcpConnection {
         if ((flags & TcpFlags.ACK) != 0) {
             ack = rcvNxt;
             lastAckSent = rcvNxt;
+            if (dsackPending && options.stream().anyMatch(o -> o instanceof TcpOption.Sack)) {
+                dsackPending = false; // reported once (RFC 2883 §4)
+            }
             ackNow = false;
             unackedBytes = 0;
             timers.clear(TcpTimer.DELAYED_ACK);

@@ -11,6 +11,7 @@ public final class TcpStats {
             notForUs, noConnection, pawsRejected, outOfWindow, badAck, connectionsOpened, connectionsAccepted,
             synsDroppedBacklog, timeouts, fastRetransmits, rtoExpirations, abortOnData, extensionAborts,
             badSourceAddress, outOfWindowAcksSuppressed, synCookiesSent, synCookiesValidated, synCookiesFailed;
+    long dsacks, spuriousRecoveries, rackLosses;
 
     void parseError(ParseError e) {
         parseErrors.merge(e, 1L, Long::sum);
@@ -47,6 +48,12 @@ public final class TcpStats {
     public long fastRetransmits() { return fastRetransmits; }
     public long rtoExpirations() { return rtoExpirations; }
     public long abortOnData() { return abortOnData; }
+    /** ACKs whose first SACK block was a D-SACK (RFC 2883): data that arrived twice. */
+    public long dsacks() { return dsacks; }
+    /** Fast recoveries and RTOs found spurious (RFC 3708 D-SACK, RFC 3522 timestamps) and undone (RFC 4015). */
+    public long spuriousRecoveries() { return spuriousRecoveries; }
+    /** Times RACK (RFC 8985) marked unSACKed data lost. */
+    public long rackLosses() { return rackLosses; }
     public long extensionAborts() { return extensionAborts; }
     /** Segments dropped for a source that is not one host (broadcast, multicast, 0.0.0.0/8; RFC 1122 §4.2.3.10). */
     public long badSourceAddress() { return badSourceAddress; }
@@ -62,7 +69,8 @@ public final class TcpStats {
     @Override
     public String toString() {
         return "TcpStats{in=" + packetsIn + ", out=" + packetsOut + ", rtx=" + segmentsRetransmitted + ", rto="
-                + rtoExpirations + ", fastRtx=" + fastRetransmits + ", rstOut=" + rstsSent + ", rstIn=" + rstsReceived
+                + rtoExpirations + ", fastRtx=" + fastRetransmits + ", dsacks=" + dsacks + ", undone=" + spuriousRecoveries
+                + ", rstOut=" + rstsSent + ", rstIn=" + rstsReceived
                 + ", challengeAcks=" + challengeAcks + ", paws=" + pawsRejected + ", oow=" + outOfWindow
                 + ", oowAcksSuppressed=" + outOfWindowAcksSuppressed + ", badSource=" + badSourceAddress
                 + ", cookies=" + synCookiesSent + "/" + synCookiesValidated + "/" + synCookiesFailed

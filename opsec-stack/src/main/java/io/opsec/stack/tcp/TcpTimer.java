@@ -7,6 +7,8 @@ package io.opsec.stack.tcp;
 enum TcpTimer {
     /** RFC 6298 retransmission timer; also times the SYN and SYN-ACK. */
     RETRANSMIT,
+    /** RFC 8985 §6.2 step 5 RACK reordering timer: when the next unSACKed segment's time is up. */
+    REORDER,
     /** RFC 9293 §3.8.6.1 zero-window probe (persist) timer. */
     PERSIST,
     /** RFC 9293 §3.8.6.3 delayed ACK. */

@@ -203,12 +203,14 @@ class TcpOptionsTest {
             f.deliver(at(21), f.seg().seq(f.remoteIss + 1).ack(s).opts(sack(s + 3 * 1460, s + 4 * 1460, b, b + 1460)));
             f.expectNothing(at(21));
             f.deliver(at(22), f.seg().seq(f.remoteIss + 1).ack(s).opts(sack(s + 3 * 1460, s + 5 * 1460, b, b + 1460)));
-            // RFC 6675 IsLost: more than 2 SMSS SACKed above the first hole: recovery starts.
+            // RFC 8985 §6.2: DupThresh segments SACKed and no reordering seen, so the reordering
+            // window is 0; both holes were sent before the newest SACKed segment and RACK.rtt ago:
+            // both are lost at once. (Counting SACKed segments, RFC 6675 IsLost, would have waited
+            // for a third above the second hole; RACK replaces that count.)
             f.expect(at(22), f.seg().seq(s).len(1460));
-            // The second hole has only 2 SMSS SACKed above it: not lost yet.
+            f.expect(at(22), f.seg().seq(s + 2 * 1460).len(1460));
             f.expectNothing(at(22));
             f.deliver(at(23), f.seg().seq(f.remoteIss + 1).ack(s).opts(sack(s + 3 * 1460, s + 6 * 1460, b, b + 1460)));
-            f.expect(at(23), f.seg().seq(s + 2 * 1460).len(1460));
             f.expectNothing(at(23));
             assertTrue(f.conn.info().inRecovery());
             f.deliver(at(30), f.seg().seq(f.remoteIss + 1).ack(s + 6 * 1460));
@@ -237,7 +239,9 @@ class TcpOptionsTest {
             int s = f.iss + 1;
             f.send(at(10), 3 * 1460);
             f.drain();
-            f.deliver(at(20), f.seg().seq(f.remoteIss + 1).ack(s).opts(sack(s + 1460, s + 2920)));
+            // The SACK comes late (195 ms), so RACK's time for the hole (RACK.rtt + min_RTT / 4
+            // after it was sent, RFC 8985 §6.2) is not up before the RTO at 210 ms.
+            f.deliver(at(205), f.seg().seq(f.remoteIss + 1).ack(s).opts(sack(s + 1460, s + 2920)));
             // RTO: RFC 2018 §8, the receiver may have reneged, so everything is resent from SND.UNA.
             f.expect(at(220), f.seg().seq(s).len(1460));
             f.deliver(at(230), f.seg().seq(f.remoteIss + 1).ack(s + 1460));
