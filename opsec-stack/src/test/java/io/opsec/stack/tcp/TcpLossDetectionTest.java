@@ -291,4 +291,42 @@ class TcpLossDetectionTest {
             assertEquals(2, f.ep.stats().segmentsRetransmitted());
         }
     }
+
+    // ----------------------------------------------------------------------------- receiver, PAWS
+
+    @Test
+    void receiver_duplicateSegment_isReportedInADsackBlockOnce() {
+        try (TcpFixture f = withSack()) {
+            int r = f.remoteIss + 1;
+            f.deliver(at(10), f.seg().seq(r).ack(f.iss + 1).len(100));
+            f.deliver(at(20), f.seg().seq(r + 100).ack(f.iss + 1).len(100));
+            f.expect(at(210), f.seg().ack(r + 200).opts(List.of())); // the delayed ACK
+            // The first segment again: RFC 2883 §4, the ACK reports it in a D-SACK block, at once.
+            f.deliver(at(300), f.seg().seq(r).ack(f.iss + 1).len(100));
+            f.expect(at(300), f.seg().ack(r + 200).opts(opts(null, r, r + 100)));
+            // ... and only once: the next ACK (for out-of-order data) has the ordinary block alone.
+            f.deliver(at(310), f.seg().seq(r + 300).ack(f.iss + 1).len(100));
+            f.expect(at(310), f.seg().ack(r + 200).opts(opts(null, r + 300, r + 400)));
+        }
+    }
+
+    @Test
+    void paws_reorderedDuplicateAck_isStillReadForItsSackBlocks() {
+        try (TcpFixture f = withSackAndTimestamps()) {
+            int s = f.iss + 1;
+            f.send(at(10), 6 * TS_SEG);
+            f.drain();
+            f.deliver(at(20), f.seg().seq(f.remoteIss + 1).ack(s)
+                    .opts(opts(new Timestamps(105, 10), s + 3 * TS_SEG, s + 4 * TS_SEG)));
+            // Two ACKs the receiver sent earlier (TSval 103, 104) arrive after it: RFC 7323 §5.3 R1
+            // would drop them; they are pure duplicate ACKs, so (as Linux) their SACK blocks count.
+            f.deliver(at(20), f.seg().seq(f.remoteIss + 1).ack(s)
+                    .opts(opts(new Timestamps(103, 10), s + 1 * TS_SEG, s + 2 * TS_SEG, s + 3 * TS_SEG, s + 4 * TS_SEG)));
+            f.deliver(at(20), f.seg().seq(f.remoteIss + 1).ack(s)
+                    .opts(opts(new Timestamps(104, 10), s + 1 * TS_SEG, s + 4 * TS_SEG)));
+            assertEquals(0, f.ep.stats().pawsRejected());
+            // Segments 2 to 4 SACKed: 3 of the 6 still in the pipe (without them, 5 of 6).
+            assertEquals(3 * TS_SEG, f.conn.info().pipe());
+        }
+    }
 }
