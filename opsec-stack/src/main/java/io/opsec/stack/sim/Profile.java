@@ -21,7 +21,18 @@ public enum Profile {
     /** 10% loss, 5% reordering (up to 20 ms extra), 1% duplication, 0.1% one-bit corruption. */
     HOSTILE("hostile", 0.10, 0.05, 0.01, 0.001),
     /** 30% loss. */
-    LOSS30("loss30", 0.30, 0, 0, 0);
+    LOSS30("loss30", 0.30, 0, 0, 0),
+    /**
+     * Delay jitter: every packet is held an extra 0 to 20 ms (uniform), so back-to-back segments
+     * arrive in random order, as under {@code netem delay 50ms 10ms} (the kernel lab's delay50).
+     * No loss: every retransmission on this path is spurious.
+     */
+    JITTER("jitter", 0, 1.0, 0, 0),
+    /** 1% duplication and nothing else (the kernel lab's dup1): every retransmission is spurious. */
+    DUPLICATE("dup1", 0, 0, 0.01, 0);
+
+    /** The profiles the seed sweeps cycle through ({@link #forSeed}): seed s runs {@code SWEEP[s mod 4]}. */
+    static final Profile[] SWEEP = {CLEAN, LOSSY, HOSTILE, LOSS30};
 
     /** One-way propagation delay of every profile. */
     public static final Duration LATENCY = Duration.ofMillis(10);
@@ -71,9 +82,9 @@ public enum Profile {
         return b.build();
     }
 
-    /** The profile spread used when none is given: seeds cycle through all four. */
+    /** The profile spread used when none is given: seeds cycle through the four of {@link #SWEEP}. */
     public static Profile forSeed(long seed) {
-        return values()[(int) Math.floorMod(seed, (long) values().length)];
+        return SWEEP[(int) Math.floorMod(seed, (long) SWEEP.length)];
     }
 
     /** The profile named {@code name} (case-insensitive), or an exception naming the choices. */
@@ -86,7 +97,7 @@ public enum Profile {
         throw new IllegalArgumentException("unknown profile '" + name + "' (choose from " + names() + ")");
     }
 
-    /** "clean|lossy|hostile|loss30". */
+    /** "clean|lossy|hostile|loss30|jitter|dup1". */
     public static String names() {
         return Arrays.stream(values()).map(Profile::cliName).collect(Collectors.joining("|"));
     }

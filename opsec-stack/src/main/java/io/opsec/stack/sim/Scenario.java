@@ -37,7 +37,7 @@ public enum Scenario {
      */
     public static Scenario forSeed(long seed) {
         Scenario[] all = values();
-        return all[(int) Math.floorMod(seed / Profile.values().length, (long) all.length)];
+        return all[(int) Math.floorMod(seed / Profile.SWEEP.length, (long) all.length)];
     }
 
     /** The scenario named {@code name}, or an exception naming the choices. */

@@ -207,6 +207,7 @@ public final class Sim {
         SimNet net = nb.build();
         long[] faultAt = {-1};
         long finishedAt = -1;
+        long retransmitted = 0;
         Throwable escaped = null;
         try {
             flows.addAll(plan(net, violations));
@@ -239,6 +240,9 @@ public final class Sim {
             }
             listeners.forEach(OpsecListener::close);
             net.runFor(Duration.ofSeconds(1).toNanos());
+            for (int i = 0; i < hosts; i++) {
+                retransmitted += net.host(i).stats().segmentsRetransmitted();
+            }
             if (net.oversize() > 0) {
                 violations.add(net.oversize() + " oversize packets were dropped by the links");
             }
@@ -271,7 +275,7 @@ public final class Sim {
                     f.clientEnd.error, f.serverEnd.error, f.clientEnd.in.count(), f.serverEnd.in.count()));
         }
         return new SimResult(seed, profile, scenario, replayCommand(), violations, finishedAt, net.forwarded(),
-                goodput, HexFormat.of().formatHex(net.traceDigest()), outcomes, escaped);
+                goodput, HexFormat.of().formatHex(net.traceDigest()), retransmitted, outcomes, escaped);
     }
 
     /** The flows of this scenario. */

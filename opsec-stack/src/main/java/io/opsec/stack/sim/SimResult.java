@@ -11,10 +11,11 @@ import java.util.List;
  * @param goodput        for {@link Scenario#BULK_UP}, the application's bits per second from the
  *                       settled connection to the last byte received; NaN otherwise
  * @param traceDigest    SHA-256 (hex) of every forwarded packet's time and headers: equal seeds, equal digests
+ * @param retransmitted  segments the hosts' TCP retransmitted, all hosts together
  * @param escaped        an exception that escaped the run, or null
  */
 public record SimResult(long seed, Profile profile, Scenario scenario, String replayCommand, List<String> violations,
-                        long virtualNanos, long packets, double goodput, String traceDigest,
+                        long virtualNanos, long packets, double goodput, String traceDigest, long retransmitted,
                         List<FlowOutcome> flows, Throwable escaped) {
     public SimResult {
         violations = List.copyOf(violations);
