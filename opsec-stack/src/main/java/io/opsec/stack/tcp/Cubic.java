@@ -35,7 +35,8 @@ final class Cubic implements CongestionControl {
     @Override
     public void onAck(long ackedBytes, long now, long srttNanos) {
         if (cwnd < ssthresh) {
-            cwnd += Math.min(ackedBytes, 2L * smss); // RFC 9438 §4.10: standard slow start
+            // RFC 9438 §4.10: standard slow start (as NewReno, without RFC 3465's L: DEVIATION there).
+            cwnd += Math.min(ackedBytes, Math.max(0, ssthresh - cwnd));
             return;
         }
         double segs = (double) cwnd / smss;

@@ -29,15 +29,22 @@ final class NewReno implements CongestionControl {
     @Override
     public void onAck(long ackedBytes, long now, long srttNanos) {
         if (cwnd < ssthresh) {
-            // RFC 5681 §3.1 eq. 2 with RFC 3465 appropriate byte counting, L = 2*SMSS.
-            cwnd += Math.min(ackedBytes, 2L * smss);
-        } else {
-            // RFC 5681 §3.1 eq. 3 by byte counting: one SMSS per window acknowledged.
-            bytesAcked += ackedBytes;
-            if (bytesAcked >= cwnd) {
-                bytesAcked -= cwnd;
-                cwnd += smss;
+            // RFC 5681 §3.1 eq. 2 with RFC 3465 appropriate byte counting. DEVIATION: no limit L
+            // (RFC 3465 §2.2 suggests 2 SMSS): like Linux (tcp_slow_start), every byte an ACK newly
+            // acknowledges counts, up to ssthresh. When ACKs are thinned (reordered ones dropped by
+            // PAWS, stretch ACKs) the limit stretched slow start over several times more round trips.
+            long grown = Math.min(ackedBytes, ssthresh - cwnd);
+            cwnd += grown;
+            ackedBytes -= grown;
+            if (ackedBytes == 0) {
+                return;
             }
+        }
+        // RFC 5681 §3.1 eq. 3 by byte counting: one SMSS per window acknowledged.
+        bytesAcked += ackedBytes;
+        if (bytesAcked >= cwnd) {
+            bytesAcked -= cwnd;
+            cwnd += smss;
         }
     }
 

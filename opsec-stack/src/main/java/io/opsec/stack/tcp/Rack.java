@@ -38,6 +38,8 @@ final class Rack {
     private boolean reorderingSeen;
     private int reoWndMult = 1;
     private int reoWndPersist;
+    private long reoWndFloor;    // the reordering a spurious retransmission measured (see onSpurious)
+    private long lastReoWnd;     // the window the last detectLoss() used
     private boolean dsackRoundValid;
     private int dsackRound;
 
@@ -161,11 +163,14 @@ final class Rack {
 
     /**
      * A loss episode proved spurious (by D-SACK or by timestamps): the data marked lost was not,
-     * and the path reorders. DEVIATION: RFC 8985 §6.2 step 4 widens the window on a D-SACK only;
-     * a timestamp proof (RFC 3522) is the same evidence a round trip earlier, so it widens it too
-     * (once per round, as a D-SACK would).
+     * and the path reorders by at least {@code reordering} nanoseconds more than the window
+     * allowed. DEVIATION: RFC 8985 §6.2 step 4 widens the window on a D-SACK only, by min_RTT / 4
+     * per round trip; a timestamp proof (RFC 3522) is the same evidence a round trip earlier, and
+     * the measured delay says how wide the window must be, so the window takes at least that
+     * (still at most SRTT, and dropped when the D-SACK multiplier decays).
      */
-    void onSpurious(int sndNxt) {
+    void onSpurious(int sndNxt, long reordering) {
+        reoWndFloor = Math.max(reoWndFloor, lastReoWnd + Math.max(0, reordering));
         onDsack(sndNxt);
         for (int k = 0; k < count; k++) {
             flags[idx(k)] &= ~LOST;
@@ -177,6 +182,7 @@ final class Rack {
         if (--reoWndPersist <= 0) {
             reoWndMult = 1;
             reoWndPersist = 0;
+            reoWndFloor = 0;
         }
     }
 
@@ -192,7 +198,7 @@ final class Rack {
         if (!reorderingSeen && (inRecovery || sackedBytes >= (long) TcpConnection.DUP_THRESH * smss)) {
             return 0;
         }
-        long base = minRtt == NONE ? 0 : minRtt / 4 * reoWndMult;
+        long base = Math.max(minRtt == NONE ? 0 : minRtt / 4 * reoWndMult, reoWndFloor);
         return srtt > 0 ? Math.min(base, srtt) : base;
     }
 
@@ -203,6 +209,7 @@ final class Rack {
      * @return nanoseconds until the next record's time is up (arm the reordering timer), 0 if none
      */
     long detectLoss(long reoWnd, long now) {
+        lastReoWnd = reoWnd;
         anyLost = false;
         lostRetransmissionValid = false;
         if (xmitTs == NONE) {
@@ -265,6 +272,10 @@ final class Rack {
 
     boolean reorderingSeen() {
         return reorderingSeen;
+    }
+
+    long reoWndFloor() {
+        return reoWndFloor;
     }
 
     int reoWndMult() {

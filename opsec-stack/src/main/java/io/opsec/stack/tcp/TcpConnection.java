@@ -138,6 +138,7 @@ public final class TcpConnection {
     private int undoRetrans;        // its retransmitted segments no D-SACK has reported yet
     private boolean retransTsSet;
     private int retransTs;          // RFC 3522 RetransmitTS: the TSval of its first retransmission
+    private long retransAt;         // and when it went, in nanoseconds
     private boolean eifelArmed;     // the first ACK for that retransmission is still to come
 
     TcpConnection(TcpEndpoint endpoint, TcpConfig cfg, int localAddr, int localPort, int remoteAddr, int remotePort,
@@ -1061,7 +1062,7 @@ public final class TcpConnection {
             // timestamp older than that retransmission's says the original arrived: spurious.
             eifelArmed = false;
             if (ts != null && ts.tsEcr() != 0 && SeqNum.lt(ts.tsEcr(), retransTs)) {
-                undo();
+                undo(now);
             }
         }
         // RFC 6298 §5.2/5.3: stop the timer when all is acknowledged, else restart it.
@@ -1118,7 +1119,7 @@ public final class TcpConnection {
         if (sacks.dsack()) {
             endpoint.stats.dsacks++;
             rack.onDsack(sndNxt); // RFC 8985 §6.2 step 4: widen the reordering window
-            onDsack(sacks.dsackLeft(), sacks.dsackRight());
+            onDsack(sacks.dsackLeft(), sacks.dsackRight(), now);
         }
         rackDetectLoss(now);
     }
@@ -1191,13 +1192,13 @@ public final class TcpConnection {
      * RFC 3708 §2: a D-SACK reports a segment of this episode's retransmissions that arrived twice;
      * once every retransmission is so reported, none was needed.
      */
-    private void onDsack(int left, int right) {
+    private void onDsack(int left, int right, long now) {
         if (!undoValid || undoRetrans <= 0 || SeqNum.lt(left, undoMarker) || SeqNum.gt(right, undoHigh)) {
             return;
         }
         undoRetrans -= Math.max(1, (SeqNum.diff(right, left) + smss - 1) / smss);
         if (undoRetrans <= 0) {
-            undo();
+            undo(now);
         }
     }
 
@@ -1206,12 +1207,12 @@ public final class TcpConnection {
      * Linux's undo) and stop retransmitting. After an RTO that means new data follows rather
      * than the rest of the flight again (RFC 4015 §3 "resume transmission with new data").
      */
-    private void undo() {
+    private void undo(long now) {
         endpoint.stats.spuriousRecoveries++;
         cc.undo(priorCwnd, priorSsthresh);
         undoValid = false;
         eifelArmed = false;
-        rack.onSpurious(sndNxt);
+        rack.onSpurious(sndNxt, retransTsSet ? now - retransAt : 0);
         if (inRecovery) {
             inRecovery = false;
             rack.onRecoveryExit();
@@ -1721,6 +1722,7 @@ public final class TcpConnection {
             if (!retransTsSet) {
                 retransTsSet = true;
                 retransTs = tsNow(now);
+                retransAt = now;
                 eifelArmed = tsOk;
             }
             undoRetrans += Math.max(1, (dataLen + smss - 1) / smss);

@@ -292,6 +292,33 @@ class TcpLossDetectionTest {
         }
     }
 
+    @Test
+    void rack_spuriousRecovery_widensTheWindowToTheReorderingItMeasured() {
+        try (TcpFixture f = withSackAndTimestamps()) {
+            int s = f.iss + 1;
+            f.send(at(10), 6 * TS_SEG);
+            f.drain();
+            f.deliver(at(20), f.seg().seq(f.remoteIss + 1).ack(s)
+                    .opts(opts(new Timestamps(102, 10), s + TS_SEG, s + 4 * TS_SEG)));
+            f.expect(at(20), f.seg().seq(s).len(TS_SEG));
+            // The original was 8 ms late, not lost (RFC 3522): undone, and the path is known to
+            // reorder by 8 ms more than the window (0) allowed.
+            f.deliver(at(28), f.seg().seq(f.remoteIss + 1).ack(s + 6 * TS_SEG).opts(opts(new Timestamps(103, 10))));
+            assertEquals(1, f.ep.stats().spuriousRecoveries());
+            int t = s + 6 * TS_SEG;
+            f.send(at(30), 6 * TS_SEG);
+            f.drain();
+            f.deliver(at(40), f.seg().seq(f.remoteIss + 1).ack(t)
+                    .opts(opts(new Timestamps(104, 30), t + TS_SEG, t + 4 * TS_SEG)));
+            // The window is now 8 ms (min_RTT / 4 x 2 would be 5 ms): the hole's time is up at
+            // 30 + 10 + 8 = 48 ms, and it is filled at 47.
+            f.expectNothing(at(47));
+            f.deliver(at(47), f.seg().seq(f.remoteIss + 1).ack(t + 6 * TS_SEG).opts(opts(new Timestamps(105, 30))));
+            f.expectNothing(at(100));
+            assertEquals(1, f.ep.stats().segmentsRetransmitted());
+        }
+    }
+
     // ----------------------------------------------------------------------------- receiver, PAWS
 
     @Test

@@ -65,7 +65,8 @@ class TcpPartsTest {
         c.onAck(1000, 0, 0);
         assertEquals(11_000, c.cwnd());
         c.onAck(5000, 0, 0);
-        assertEquals(13_000, c.cwnd(), "RFC 3465: at most 2 SMSS per ACK");
+        // DEVIATION from RFC 3465's L = 2 SMSS, as Linux: a stretch ACK counts in full.
+        assertEquals(16_000, c.cwnd(), "every byte a slow-start ACK acknowledges counts");
         c.onCongestionEvent(20_000, 0);
         assertEquals(10_000, c.ssthresh());
         assertEquals(10_000, c.cwnd());
@@ -76,6 +77,8 @@ class TcpPartsTest {
         c.onRetransmitTimeout(8000, 0);
         assertEquals(1000, c.cwnd());
         assertEquals(4000, c.ssthresh());
+        c.onAck(5000, 0, 0);
+        assertEquals(4000, c.cwnd(), "slow start stops at ssthresh; the rest counts toward avoidance");
         c.onRetransmitTimeout(1000, 0);
         assertEquals(2000, c.ssthresh(), "never below 2 SMSS");
     }
@@ -117,6 +120,21 @@ class TcpPartsTest {
         c.cwnd = 80_000;
         c.onCongestionEvent(80_000, 0);
         assertEquals(56_000, c.cwnd());
+    }
+
+    @Test
+    void cubic_slowStart_countsEveryAcknowledgedByte_upToSsthresh_andUndoRestores() {
+        Cubic c = new Cubic(1000, 10_000);
+        c.onAck(5000, 0, 0);
+        assertEquals(15_000, c.cwnd(), "no RFC 3465 L (DEVIATION, as Linux)");
+        c.onCongestionEvent(15_000, 0);
+        assertEquals(10_500, c.cwnd());
+        c.undo(15_000, Long.MAX_VALUE / 4);
+        assertEquals(15_000, c.cwnd(), "RFC 4015: the window from before the spurious event");
+        assertEquals(Long.MAX_VALUE / 4, c.ssthresh());
+        c.onCongestionEvent(15_000, 0);
+        c.onAck(9000, 0, 0);
+        assertTrue(c.cwnd() < 12_000, "at ssthresh: congestion avoidance, not slow start: " + c.cwnd());
     }
 
     // ----------------------------------------------------------------------------- RFC 6675 scoreboard
