@@ -102,13 +102,19 @@ class TcpInvalidAckLimitTest {
         }
     }
 
-    /** RFC 7323 §5.3 R1: a PAWS failure is answered with an ACK, under the same limit. */
+    /**
+     * RFC 7323 §5.3 R1: a PAWS failure is answered with an ACK, under the same limit. (The pure
+     * ACKs' TSval is 2 s older than TS.Recent: within one RTO, a pure duplicate ACK would pass as
+     * a reordered one, as on Linux; see TcpLossDetectionTest.)
+     */
     @Test
     void paws_rejectedPureAcks_areLimited_butDataIsAnswered() {
         try (TcpFixture f = TcpOptionsTest.withTimestamps()) {
-            f.deliver(at(10), f.seg().seq(f.remoteIss + 1).ack(f.iss + 1).opts(new Nop(), new Nop(), new Timestamps(50, 0)));
+            f.deliver(at(10), f.seg().seq(f.remoteIss + 1).ack(f.iss + 1).opts(new Nop(), new Nop(),
+                    new Timestamps(101 - 2000, 0)));
             f.expect(at(10), f.seg().flags(ACK).ack(f.remoteIss + 1));
-            f.deliver(at(20), f.seg().seq(f.remoteIss + 1).ack(f.iss + 1).opts(new Nop(), new Nop(), new Timestamps(50, 0)));
+            f.deliver(at(20), f.seg().seq(f.remoteIss + 1).ack(f.iss + 1).opts(new Nop(), new Nop(),
+                    new Timestamps(101 - 2000, 0)));
             f.expectNothing(at(20));
             f.deliver(at(30), f.seg().seq(f.remoteIss + 1).ack(f.iss + 1).payload("old")
                     .opts(new Nop(), new Nop(), new Timestamps(50, 0)));
