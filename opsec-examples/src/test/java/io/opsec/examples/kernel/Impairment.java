@@ -68,7 +68,7 @@ public record Impairment(String name, double loss, int delayMs, int jitterMs, do
         return loss == 0 && delayMs == 0 && duplicate == 0 && corrupt == 0;
     }
 
-    /** The equivalent {@code tc ... netem} arguments, for reports and for kernels that have netem. */
+    /** The equivalent {@code tc ... netem} arguments, for reports (only what is set). */
     public String netemArgs() {
         StringBuilder sb = new StringBuilder();
         if (loss > 0) sb.append(" loss ").append(pct(loss));
@@ -78,6 +78,15 @@ public record Impairment(String name, double loss, int delayMs, int jitterMs, do
         if (duplicate > 0) sb.append(" duplicate ").append(pct(duplicate));
         if (corrupt > 0) sb.append(" corrupt ").append(pct(corrupt));
         return sb.length() == 0 ? "(none)" : sb.substring(1);
+    }
+
+    /**
+     * Every parameter, zeros included, for {@code tc qdisc change ... netem}: a change that leaves
+     * out reorder or corrupt keeps the old value (netem only replaces the attributes it is sent).
+     */
+    public String netemChangeArgs() {
+        return "delay " + delayMs + "ms " + jitterMs + "ms loss " + pct(loss) + " duplicate " + pct(duplicate)
+                + " reorder " + pct(reorder) + " corrupt " + pct(corrupt);
     }
 
     private static String pct(double p) {

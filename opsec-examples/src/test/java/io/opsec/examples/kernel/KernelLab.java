@@ -128,7 +128,7 @@ final class KernelLab implements AutoCloseable {
 
     /**
      * Deletes namespaces that earlier, dead JVMs of this harness left behind, and ends their socat
-     * bridges: socat runs in the root namespace, so a JVM killed outright leaves it orphaned
+     * bridges and netem VMs: those run in the root namespace, so a JVM killed outright leaves it orphaned
      * (parent pid 1) after its namespace is gone. Labs of live JVMs (other runs on this machine)
      * are left alone.
      */
@@ -137,6 +137,12 @@ final class KernelLab implements AutoCloseable {
                 .filter(p -> p.parent().map(pp -> pp.pid() == 1).orElse(true))
                 .filter(p -> p.info().commandLine().map(c -> c.startsWith("socat ")
                         && c.contains("TUN,tun-type=tun,iff-no-pi,tun-name=ok")).orElse(false))
+                .forEach(ProcessHandle::destroyForcibly);
+        // Likewise the netem VMs: QEMU runs in the root namespace and its taps end with it.
+        ProcessHandle.allProcesses()
+                .filter(p -> p.parent().map(pp -> pp.pid() == 1).orElse(true))
+                .filter(p -> p.info().commandLine().map(c -> c.startsWith("qemu-system-x86_64 -name "
+                        + NetemVm.NAME_PREFIX)).orElse(false))
                 .forEach(ProcessHandle::destroyForcibly);
         String list = runQuietly(List.of("ip", "netns", "list"));
         for (String line : list.split("\n")) {
@@ -159,7 +165,7 @@ final class KernelLab implements AutoCloseable {
     }
 
     /** A name unique to this lab (and this JVM), at most {@code max} characters. */
-    private String unique(String role, int max) {
+    String unique(String role, int max) {
         String s = role + (++counter) + id.substring(id.length() - 6);
         return s.length() <= max ? s : s.substring(s.length() - max);
     }
@@ -277,6 +283,11 @@ final class KernelLab implements AutoCloseable {
         run(List.of("ip", "link", "set", dev, "netns", ns.name()));
         run(ns.ip("addr", "add", address + "/24", "dev", dev));
         run(ns.ip("link", "set", dev, "mtu", Integer.toString(mtu), "up"));
+    }
+
+    /** Runs {@code step} when the lab closes, before everything registered earlier. */
+    void onClose(Runnable step) {
+        undo.push(step);
     }
 
     /** Starts a process whose output goes to this lab's folder; it is ended when the lab closes. */

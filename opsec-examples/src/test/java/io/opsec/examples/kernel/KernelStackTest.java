@@ -10,14 +10,21 @@ import io.opsec.examples.kernel.KernelPeers.Conn;
 import io.opsec.examples.kernel.KernelPeers.Plan;
 import io.opsec.stack.OpsecSocket;
 import io.opsec.stack.OpsecStack;
+import io.opsec.stack.link.EthernetFraming;
+import io.opsec.stack.link.Link;
+import io.opsec.stack.link.MacAddress;
 import io.opsec.stack.link.UdpTunnelLink;
 import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
@@ -30,6 +37,8 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -55,26 +64,136 @@ class KernelStackTest {
         return KernelBaselineTest.profiles();
     }
 
-    /** One lab, namespace, tunnel and stack at 198.18.{subnet}.2. */
+    /** The ends' MACs on the VM path; at least two bits apart, so one flipped bit cannot turn one into the other. */
+    static final MacAddress KERNEL_MAC = MacAddress.parse("02:00:00:00:01:01");
+    static final MacAddress STACK_MAC = MacAddress.parse("02:00:00:00:02:02");
+    private static final int VM_SUBNET = 20;
+
+    /** The class's netem VM and the namespace behind it, booted once; null when the relay stands in. */
+    private static VmPath vm;
+
+    @BeforeAll
+    static void bootNetemVm() {
+        if (NetemVm.wanted()) {
+            vm = VmPath.boot();
+        }
+    }
+
+    @AfterAll
+    static void stopNetemVm() {
+        if (vm != null) {
+            vm.close();
+            vm = null;
+        }
+    }
+
+    /**
+     * The VM path, booted once for the class: our stack's frames go in UDP datagrams to the VM's
+     * eth0 ({@link EthernetFraming} over {@link UdpTunnelLink}, QEMU's socket backend); its eth1 is
+     * a tap in the kernel's namespace at 198.18.20.1, which knows our MAC from a static neighbour
+     * entry (the link answers no ARP).
+     */
+    static final class VmPath implements AutoCloseable {
+        final KernelLab lab;
+        final KernelLab.Namespace ns;
+        final NetemVm vm;
+        final int vmPort;
+        final int stackPort;
+
+        private VmPath(KernelLab lab, KernelLab.Namespace ns, NetemVm vm, int vmPort, int stackPort) {
+            this.lab = lab;
+            this.ns = ns;
+            this.vm = vm;
+            this.vmPort = vmPort;
+            this.stackPort = stackPort;
+        }
+
+        static VmPath boot() {
+            KernelLab lab = KernelLab.open("stack-netem");
+            try {
+                KernelLab.Namespace ns = lab.namespace("k");
+                int vmPort = KernelLab.freeUdpPort();
+                int stackPort = KernelLab.freeUdpPort();
+                NetemVm.Tap tap = new NetemVm.Tap(lab.unique("okv", 15), MacAddress.parse("52:54:00:00:00:02"));
+                NetemVm vm = NetemVm.boot(lab, List.of(
+                        new NetemVm.Udp(vmPort, stackPort, MacAddress.parse("52:54:00:00:00:01")), tap));
+                vm.attach(tap, ns, KERNEL_MAC, address(1));
+                KernelLab.run(ns.ip("neigh", "replace", address(2), "lladdr", STACK_MAC.toString(), "dev", tap.device(),
+                        "nud", "permanent"));
+                return new VmPath(lab, ns, vm, vmPort, stackPort);
+            } catch (RuntimeException | Error e) {
+                lab.close();
+                throw e;
+            }
+        }
+
+        static String address(int host) {
+            return "198.18." + VM_SUBNET + "." + host;
+        }
+
+        @Override
+        public void close() {
+            lab.close();
+        }
+    }
+
+    /**
+     * One scenario's path to the kernel and our stack at .2: through the class's netem VM with
+     * {@code profile} applied, or (without the VM) a fresh namespace, tunnel and impairing relay.
+     */
     static final class Rig implements AutoCloseable {
         final KernelLab lab;
         final KernelLab.Namespace ns;
-        final KernelLab.Tunnel tun;
+        final String kernelAddress;
+        final String stackAddress;
         final OpsecStack stack;
-        final UdpTunnelLink link;
         final Impairment profile;
+        private final Link link;
+        private final UdpTunnelLink udp;
+        private final KernelLab.Tunnel tun;
+        private final NetemVm.Capture capture;
+        private final Path dir;
+        private List<NetemVm.QdiscStats> before;
 
-        Rig(String label, Impairment profile, int subnet) throws IOException {
+        /** With {@code capture}, the VM path records this scenario for {@link #finishCapture()}. */
+        Rig(String label, Impairment profile, int subnet, boolean capture) throws IOException {
             this.profile = profile;
+            if (vm != null) {
+                lab = vm.lab;
+                ns = vm.ns;
+                kernelAddress = VmPath.address(1);
+                stackAddress = VmPath.address(2);
+                tun = null;
+                dir = lab.dir().resolve(label + "-" + profile.name());
+                vm.vm.apply(profile);
+                before = vm.vm.qdiscStats();
+                this.capture = capture ? vm.vm.capture(dir, "vm") : null;
+                udp = UdpTunnelLink.builder().local(new InetSocketAddress(InetAddress.getLoopbackAddress(), vm.stackPort))
+                        .peer(new InetSocketAddress(InetAddress.getLoopbackAddress(), vm.vmPort))
+                        .mtu(1500 + EthernetFraming.HEADER_LENGTH).build();
+                link = EthernetFraming.builder(udp).local(STACK_MAC).peer(KERNEL_MAC).build();
+                try {
+                    stack = OpsecStack.builder().address(stackAddress).link(link).build();
+                } catch (RuntimeException e) {
+                    link.close();
+                    throw e;
+                }
+                return;
+            }
             lab = KernelLab.open(label + "-" + profile.name());
+            this.capture = null;
+            dir = lab.dir();
             boolean built = false;
             UdpTunnelLink l = null;
             try {
                 ns = lab.namespace("k");
                 tun = lab.tunnel(ns, subnet, profile, subnet * 31L + 7, 1500);
+                kernelAddress = tun.kernelAddress();
+                stackAddress = tun.stackAddress();
                 l = UdpTunnelLink.builder().local(tun.stackBind()).peer(tun.stackPeer()).build();
+                udp = l;
                 link = l;
-                stack = OpsecStack.builder().address(tun.stackAddress()).link(l).build();
+                stack = OpsecStack.builder().address(stackAddress).link(l).build();
                 built = true;
             } finally {
                 if (!built) {
@@ -89,26 +208,64 @@ class KernelStackTest {
         Socket connect(int port) throws IOException {
             Socket s = stack.socketFactory().createSocket();
             s.setSoTimeout(SO_TIMEOUT_MS);
-            s.connect(new InetSocketAddress(tun.kernelAddress(), port), 30_000);
+            s.connect(new InetSocketAddress(kernelAddress, port), 30_000);
             return s;
         }
 
         /**
-         * Closes the stack (and its link), then flushes the tap, then tears the lab down. The link's
-         * counters go to the test output: a full inbound queue (the event loop starved of CPU) drops
-         * ACKs, which shows in the capture as spurious retransmissions.
+         * Ends the capture and returns the pcap of what each end sent, before impairment. On the VM
+         * path it first checks, from the NICs' captures, that netem did what the profile says
+         * ({@link NetemLedger#assertShows}), and prints what it measured.
+         */
+        Path finishCapture() {
+            if (tun != null) {
+                tun.relay().close(); // flushes the tap
+                return tun.tap();
+            }
+            capture.close();
+            List<NetemVm.QdiscStats> after = vm.vm.qdiscStats();
+            NetemLedger.Result r = NetemLedger.analyse(capture.files().get(0), STACK_MAC, "opsec",
+                    capture.files().get(1), KERNEL_MAC, "kernel", dir.resolve("as-sent.pcap"));
+            System.out.println("netem " + profile + " measured: " + r + "; qdisc " + after.get(0).minus(before.get(0))
+                    + ", " + after.get(1).minus(before.get(1)));
+            NetemLedger.assertShows(profile, r);
+            for (Path f : capture.files()) {
+                try {
+                    Files.deleteIfExists(f); // as-sent.pcap keeps what tshark needs
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            }
+            return r.asSent();
+        }
+
+        /**
+         * Closes the stack (and its link), then the capture or the relay (and, without the VM, the
+         * lab). The link's counters go to the test output: a full inbound queue (the event loop
+         * starved of CPU) drops ACKs, which shows in the capture as spurious retransmissions.
          */
         @Override
         public void close() {
             try {
                 stack.close();
-                System.out.println("link " + profile.name() + ": " + link.counters() + "; relay to-stack "
-                        + tun.relay().statsBtoA() + "; from-stack " + tun.relay().statsAtoB());
+                System.out.println("link " + profile.name() + ": " + udp.counters()
+                        + (link instanceof EthernetFraming e ? "; ethernet " + e.counters() : "")
+                        + (tun != null ? "; relay to-stack " + tun.relay().statsBtoA() + "; from-stack "
+                        + tun.relay().statsAtoB() : ""));
             } finally {
-                tun.relay().close();
-                lab.close();
+                if (tun != null) {
+                    tun.relay().close();
+                    lab.close();
+                } else if (capture != null) {
+                    capture.close();
+                }
             }
         }
+    }
+
+    /** A kernel server port for a scenario under a profile: each profile its own, so no 4-tuple repeats in one namespace. */
+    static int port(int base, Impairment p) {
+        return base + 10 * Math.max(0, Impairment.ISSUE_PROFILES.indexOf(p));
     }
 
     /** What one end of ours saw: bytes, SHA-256 and seconds. */
@@ -125,10 +282,10 @@ class KernelStackTest {
     @Timeout(240)
     void ourClient_downloadsFromKernel_kernelClosesFirst(Impairment p) throws Exception {
         long n = bulk(p);
-        try (Rig rig = new Rig("download", p, 10)) {
-            Proc srv = KernelPeers.serve(rig.lab, rig.ns, rig.tun.kernelAddress(), 7001, Plan.send(n));
+        try (Rig rig = new Rig("download", p, 10, true)) {
+            Proc srv = KernelPeers.serve(rig.lab, rig.ns, rig.kernelAddress, port(7001, p), Plan.send(n));
             Side ours;
-            try (Socket s = rig.connect(7001)) {
+            try (Socket s = rig.connect(port(7001, p))) {
                 assertPlain(s);
                 ours = readAll(s.getInputStream());
             }
@@ -137,7 +294,6 @@ class KernelStackTest {
             assertEquals(n, k.txBytes());
             assertEquals(n, ours.bytes(), "bytes received");
             assertEquals(k.txSha256(), ours.sha256(), "SHA-256 of the download");
-            rig.tun.relay().close();
             Tshark.Analysis a = checkCapture(rig);
             Figures.record("opsec<-kernel download", p, n, ours.secs(), a);
             if (p.loss() > 0) {
@@ -156,10 +312,10 @@ class KernelStackTest {
     @Timeout(240)
     void ourClient_uploadsToKernel_afterKernelHalfClose_weCloseFirst(Impairment p) throws Exception {
         long n = bulk(p);
-        try (Rig rig = new Rig("upload", p, 11)) {
-            Proc srv = KernelPeers.serve(rig.lab, rig.ns, rig.tun.kernelAddress(), 7002, Plan.receive());
+        try (Rig rig = new Rig("upload", p, 11, true)) {
+            Proc srv = KernelPeers.serve(rig.lab, rig.ns, rig.kernelAddress, port(7002, p), Plan.receive());
             Side ours;
-            try (Socket s = rig.connect(7002)) {
+            try (Socket s = rig.connect(port(7002, p))) {
                 assertPlain(s);
                 ours = writeRandom(s.getOutputStream(), n, 11);
                 // close() without shutdownOutput: we close first, the kernel's FIN came long ago.
@@ -168,7 +324,6 @@ class KernelStackTest {
             assertNull(k.error(), k.toString());
             assertEquals(n, k.rxBytes(), "bytes the kernel received");
             assertEquals(ours.sha256(), k.rxSha256(), "SHA-256 of the upload");
-            rig.tun.relay().close();
             Figures.record("opsec->kernel upload", p, n, k.secs(), checkCapture(rig));
         }
     }
@@ -183,12 +338,12 @@ class KernelStackTest {
     void ourHalfClose_kernelKeepsSending(Impairment p) throws Exception {
         long up = bulk(p) / 4;
         long down = bulk(p) / 4;
-        try (Rig rig = new Rig("halfclose-ours", p, 12)) {
-            Proc srv = KernelPeers.serve(rig.lab, rig.ns, rig.tun.kernelAddress(), 7003,
+        try (Rig rig = new Rig("halfclose-ours", p, 12, true)) {
+            Proc srv = KernelPeers.serve(rig.lab, rig.ns, rig.kernelAddress, port(7003, p),
                     Plan.send(down).sendAfterPeerEof());
             Side sent;
             Side got;
-            try (Socket s = rig.connect(7003)) {
+            try (Socket s = rig.connect(port(7003, p))) {
                 sent = writeRandom(s.getOutputStream(), up, 12);
                 s.shutdownOutput();
                 assertTrue(s.isOutputShutdown());
@@ -200,6 +355,7 @@ class KernelStackTest {
             assertEquals(sent.sha256(), k.rxSha256(), "what we sent before our FIN");
             assertEquals(down, got.bytes());
             assertEquals(k.txSha256(), got.sha256(), "what the kernel sent after our FIN");
+            rig.finishCapture(); // on the VM path: netem did what the profile says (captures kept on failure)
         }
     }
 
@@ -213,10 +369,10 @@ class KernelStackTest {
     void kernelClient_ourServer_kernelHalfCloses_weKeepSending(Impairment p) throws Exception {
         long up = bulk(p) / 2;
         long down = bulk(p) / 2;
-        try (Rig rig = new Rig("server", p, 13);
-             ServerSocket ss = rig.stack.serverSocketFactory().createServerSocket(7004)) {
+        try (Rig rig = new Rig("server", p, 13, true);
+             ServerSocket ss = rig.stack.serverSocketFactory().createServerSocket(port(7004, p))) {
             ss.setSoTimeout(30_000);
-            Proc cli = KernelPeers.client(rig.lab, rig.ns, rig.tun.stackAddress(), 7004, Plan.send(up));
+            Proc cli = KernelPeers.client(rig.lab, rig.ns, rig.stackAddress, port(7004, p), Plan.send(up));
             Side got;
             Side sent;
             try (Socket s = ss.accept()) {
@@ -231,7 +387,6 @@ class KernelStackTest {
             assertEquals(k.txSha256(), got.sha256(), "kernel client -> our server");
             assertEquals(down, k.rxBytes());
             assertEquals(sent.sha256(), k.rxSha256(), "our server -> kernel client");
-            rig.tun.relay().close();
             Figures.record("kernel->opsec upload (our server)", p, up, got.secs(), checkCapture(rig));
         }
     }
@@ -243,8 +398,8 @@ class KernelStackTest {
     void fiftyParallelDownloads(Impairment p) throws Exception {
         int conns = 50;
         long each = Math.max(16 << 10, bulk(p) / 64);
-        try (Rig rig = new Rig("parallel", p, 14)) {
-            Proc srv = KernelPeers.serve(rig.lab, rig.ns, rig.tun.kernelAddress(), 7005,
+        try (Rig rig = new Rig("parallel", p, 14, false)) {
+            Proc srv = KernelPeers.serve(rig.lab, rig.ns, rig.kernelAddress, port(7005, p),
                     Plan.send(each).connections(conns));
             ExecutorService pool = Executors.newFixedThreadPool(conns);
             List<Side> sides = new ArrayList<>();
@@ -252,7 +407,7 @@ class KernelStackTest {
                 List<Future<Side>> futures = new ArrayList<>();
                 for (int i = 0; i < conns; i++) {
                     futures.add(pool.submit(() -> {
-                        try (Socket s = rig.connect(7005)) {
+                        try (Socket s = rig.connect(port(7005, p))) {
                             return readAll(s.getInputStream());
                         }
                     }));
@@ -280,9 +435,9 @@ class KernelStackTest {
     void kernelResetsMidTransfer_ourReaderSeesReset(Impairment p) throws Exception {
         long n = bulk(p);
         long resetAt = n / 4;
-        try (Rig rig = new Rig("reset", p, 15)) {
-            KernelPeers.serve(rig.lab, rig.ns, rig.tun.kernelAddress(), 7006, Plan.send(n).resetAfter(resetAt));
-            try (Socket s = rig.connect(7006)) {
+        try (Rig rig = new Rig("reset", p, 15, false)) {
+            KernelPeers.serve(rig.lab, rig.ns, rig.kernelAddress, port(7006, p), Plan.send(n).resetAfter(resetAt));
+            try (Socket s = rig.connect(port(7006, p))) {
                 InputStream in = s.getInputStream();
                 byte[] buf = new byte[64 << 10];
                 long[] total = {0};
@@ -306,17 +461,18 @@ class KernelStackTest {
     }
 
     /**
-     * tshark over the relay's tap: nothing malformed, no bad checksum from our side, and the
-     * handshake shows what we and Linux negotiated: our SYN proposes OPSEC with MSS, SACK-permitted,
+     * tshark over what each end sent (the relay's tap, or the VM's NICs' captures merged): nothing
+     * malformed, no bad checksum from our side, and the handshake shows what we and Linux negotiated: our SYN proposes OPSEC with MSS, SACK-permitted,
      * timestamps and window scale; Linux's SYN-ACK answers the four and not OPSEC.
      */
     static Tshark.Analysis checkCapture(Rig rig) {
-        Tshark.Analysis a = Tshark.analyse(rig.tun.tap(), rig.tun.stackAddress());
+        Path pcap = rig.finishCapture();
+        Tshark.Analysis a = Tshark.analyse(pcap, rig.stackAddress);
         assertEquals(0, a.all().malformed(), a.all().summary());
         assertEquals(0, a.from().badIpChecksum() + a.from().badTcpChecksum() + a.from().tcpChecksumFfff(),
                 "checksums from our side: " + a.from().summary());
         KernelLab.Result r = KernelLab.exec(List.of("tshark", "-n", "-o", "tcp.desegment_tcp_streams:FALSE",
-                "-r", rig.tun.tap().toString(), "-Y",
+                "-r", pcap.toString(), "-Y",
                 "tcp.flags.syn == 1", "-T", "fields", "-E", "separator=/t", "-e", "ip.src", "-e", "tcp.flags.ack",
                 "-e", "tcp.options.mss_val", "-e", "tcp.options.sack_perm", "-e", "tcp.options.timestamp.tsval",
                 "-e", "tcp.options.wscale.shift", "-e", "tcp.options.experimental.exid"), Duration.ofSeconds(60));
@@ -327,7 +483,7 @@ class KernelStackTest {
             if (c.length < 7) {
                 continue;
             }
-            boolean ours = c[0].equals(rig.tun.stackAddress());
+            boolean ours = c[0].equals(rig.stackAddress);
             boolean ack = c[1].equals("1") || c[1].equalsIgnoreCase("true");
             for (int i = 2; i <= 5; i++) {
                 // Both ends offer all four, so both SYNs and both SYN-ACKs carry them (RFC 7323 §2.2, §3.2).

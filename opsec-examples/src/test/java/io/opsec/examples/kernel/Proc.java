@@ -31,26 +31,57 @@ final class Proc implements AutoCloseable {
     private final Process process;
     private final Output out;
     private final Output err;
+    private final Writer in;
 
-    private Proc(String name, List<String> command, Process process, Path dir) {
+    private Proc(String name, List<String> command, Process process, Path dir, boolean input) {
         this.name = name;
         this.command = List.copyOf(command);
         this.process = process;
+        this.in = input ? new java.io.OutputStreamWriter(process.getOutputStream(), StandardCharsets.UTF_8) : null;
         this.out = new Output(name + ".out", process.getInputStream(), dir.resolve(name + ".out"));
         this.err = new Output(name + ".err", process.getErrorStream(), dir.resolve(name + ".err"));
     }
 
     /** Starts {@code command}, with its output kept under {@code dir}. */
     static Proc start(String name, List<String> command, Path dir) {
+        return start(name, command, dir, false);
+    }
+
+    /** As {@link #start(String, List, Path)}, with standard input kept open for {@link #send}. */
+    static Proc startWithInput(String name, List<String> command, Path dir) {
+        return start(name, command, dir, true);
+    }
+
+    private static Proc start(String name, List<String> command, Path dir, boolean input) {
         try {
             Files.createDirectories(dir);
             ProcessBuilder pb = new ProcessBuilder(command);
             pb.redirectInput(ProcessBuilder.Redirect.PIPE);
             Process p = pb.start();
-            p.getOutputStream().close();
-            return new Proc(name, command, p, dir);
+            if (!input) {
+                p.getOutputStream().close();
+            }
+            return new Proc(name, command, p, dir, input);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot start " + name + ": " + command, e);
+        }
+    }
+
+    /** Writes one line to the process's standard input (only for {@link #startWithInput}). */
+    synchronized void send(String line) {
+        try {
+            in.write(line);
+            in.write('\n');
+            in.flush();
+        } catch (IOException e) {
+            throw new UncheckedIOException(name + " no longer reads its input; " + describe(), e);
+        }
+    }
+
+    /** How many stdout lines have been read so far: a starting point for {@link #awaitStdout(int, Predicate, Duration)}. */
+    int stdoutLines() {
+        synchronized (out) {
+            return out.lines.size();
         }
     }
 
@@ -68,22 +99,39 @@ final class Proc implements AutoCloseable {
 
     /** Waits until a stdout line matches; fails with the process's stderr if it exits first or the deadline passes. */
     String awaitStdout(Predicate<String> match, Duration timeout) {
-        return await(out, match, timeout);
+        return lineAt(await(out, 0, match, timeout), out);
+    }
+
+    /**
+     * Waits until a stdout line at or after index {@code from} matches, as {@link #awaitStdout};
+     * returns the lines from {@code from} up to and including the matching one.
+     */
+    List<String> awaitStdout(int from, Predicate<String> match, Duration timeout) {
+        int at = await(out, from, match, timeout);
+        synchronized (out) {
+            return List.copyOf(out.lines.subList(from, at + 1));
+        }
     }
 
     /** As {@link #awaitStdout} on stderr. */
     String awaitStderr(Predicate<String> match, Duration timeout) {
-        return await(err, match, timeout);
+        return lineAt(await(err, 0, match, timeout), err);
     }
 
-    private String await(Output o, Predicate<String> match, Duration timeout) {
+    private static String lineAt(int index, Output o) {
+        synchronized (o) {
+            return o.lines.get(index);
+        }
+    }
+
+    private int await(Output o, int from, Predicate<String> match, Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
-        int seen = 0;
+        int seen = from;
         synchronized (o) {
             while (true) {
                 for (; seen < o.lines.size(); seen++) {
                     if (match.test(o.lines.get(seen))) {
-                        return o.lines.get(seen);
+                        return seen;
                     }
                 }
                 long left = deadline - System.nanoTime();
@@ -159,6 +207,13 @@ final class Proc implements AutoCloseable {
     /** SIGTERM, a grace period, then SIGKILL; waits for the process (and the reader threads) to end. */
     @Override
     public void close() {
+        if (in != null) {
+            try {
+                in.close();
+            } catch (IOException e) {
+                // the process already went away
+            }
+        }
         if (process.isAlive()) {
             process.destroy();
             try {
