@@ -41,14 +41,14 @@ class KernelBaselineTest {
      * baseline, so goodput compares.
      */
     static final Map<String, Long> SIZES = Map.of(
-            "clean", 4 * MIB,
-            "loss1", 4 * MIB,
-            "loss5", 4 * MIB,
-            "delay50", 1 * MIB,
-            "reorder25", 2 * MIB,
-            "dup1", 4 * MIB,
-            "corrupt0.1", 4 * MIB,
-            "combined", MIB / 2);
+            "clean", 50 * MIB,          // the 50 MiB where our stack moves 6 MiB/s or more
+            "loss1", 50 * MIB,
+            "dup1", 50 * MIB,
+            "corrupt0.1", 50 * MIB,
+            "loss5", 8 * MIB,           // our upload: about 0.8 MiB/s
+            "reorder25", 4 * MIB,       // our upload: about 0.7 MiB/s
+            "delay50", 1 * MIB,         // our upload: about 0.12 MiB/s at 100 ms RTT
+            "combined", MIB / 2);       // our upload: about 0.1 MiB/s
 
     /**
      * Bytes per bulk transfer under a profile: {@code -Dkernel.bytes.<profile>=N} for one profile,

@@ -53,6 +53,40 @@ class KernelLabTest {
         lab.close(); // twice is harmless
     }
 
+    /** The netem VM ends with its lab, and its taps (and the namespace they were moved to) with it. */
+    @Test
+    @Timeout(240)
+    void close_endsTheNetemVmAndItsTaps() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(NetemVm.wanted(), "no netem VM on this machine");
+        String ns;
+        String tap;
+        long qemu;
+        KernelLab lab = KernelLab.open("lab-vm-cleanup");
+        try {
+            KernelLab.Namespace n = lab.namespace("k");
+            NetemVm.Tap a = new NetemVm.Tap(lab.unique("okv", 15), io.opsec.stack.link.MacAddress.parse("52:54:00:00:00:01"));
+            NetemVm.Tap b = new NetemVm.Tap(lab.unique("okv", 15), io.opsec.stack.link.MacAddress.parse("52:54:00:00:00:02"));
+            NetemVm vm = NetemVm.boot(lab, List.of(a, b));
+            vm.attach(a, n, io.opsec.stack.link.MacAddress.parse("02:00:00:00:01:01"), "198.18.6.1");
+            vm.apply(Impairment.COMBINED);
+            assertTrue(String.join("\n", vm.run("tc qdisc show dev eth1")).contains("reorder 25%"));
+            vm.apply(Impairment.CLEAN);
+            assertTrue(NetemVm.mismatch(Impairment.CLEAN, String.join(" ", vm.run("tc qdisc show dev eth1"))) == null,
+                    "a change back to clean leaves nothing of the combined profile");
+            ns = n.name();
+            tap = a.device();
+            assertTrue(KernelLab.run(n.ip("-o", "addr", "show", "dev", tap)).contains("198.18.6.1/24"));
+            qemu = ProcessHandle.current().children()
+                    .filter(p -> p.info().commandLine().map(c -> c.contains(NetemVm.NAME_PREFIX + lab.dir().getFileName())).orElse(false))
+                    .findFirst().orElseThrow().pid();
+        } finally {
+            lab.close();
+        }
+        assertFalse(ProcessHandle.of(qemu).map(ProcessHandle::isAlive).orElse(false), "QEMU ended");
+        assertFalse(KernelLab.run(List.of("ip", "netns", "list")).contains(ns), "namespace deleted");
+        assertFalse(Files.exists(Path.of("/sys/class/net", tap)), "tap gone, not returned to the root namespace");
+    }
+
     /** 2000 datagrams through a seeded relay: each impairment shows at about its rate. */
     @Test
     @Timeout(60)

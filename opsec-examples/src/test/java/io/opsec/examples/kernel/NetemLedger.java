@@ -21,8 +21,8 @@ import java.util.Map;
  * What netem did, measured from the two captures of a {@link NetemVm.Capture}: each NIC's pcap
  * holds the frames its end sent into the VM (source address: that end's MAC) and the frames the VM
  * delivered to it. Matching the frames one end sent with those delivered to the other, byte for
- * byte, gives per direction the frames lost, duplicated, corrupted (delivered but never sent:
- * netem flips a bit), delivered late (after a frame sent later: reordering) and the one-way delay.
+ * byte, gives per direction the frames lost, duplicated, corrupted (delivered one bit away from a
+ * frame sent: netem flips a bit), delivered late (after a frame sent later: reordering) and the one-way delay.
  *
  * <p>It also writes the capture the tshark checks read: the IPv4 packets each end sent, before
  * netem, merged by time into one raw-IPv4 pcap, like the old relay's tap.
@@ -60,19 +60,21 @@ final class NetemLedger {
      *
      * @param sent       frames the sending end put into the VM
      * @param delivered  frames the VM put out to the receiving end
-     * @param lost       sent frames never delivered
+     * @param lost       sent frames never delivered, intact or corrupted (or still on the way when the capture stopped)
      * @param duplicated extra deliveries of a sent frame
-     * @param corrupted  delivered frames that match no sent frame
+     * @param corrupted  delivered frames that differ from a sent frame in exactly one bit (netem's corruption)
+     * @param unmatched  delivered frames that match no sent frame otherwise: sent while only the other
+     *                   NIC's capture ran (the two dump filters start and stop a moment apart)
      * @param late       delivered frames that arrived after one sent later (reordered)
      * @param delayMs    one-way delay of the matched frames: min, median, max (milliseconds)
      */
-    record Direction(String name, long sent, long delivered, long lost, long duplicated, long corrupted, long late,
-                     double[] delayMs) {
+    record Direction(String name, long sent, long delivered, long lost, long duplicated, long corrupted,
+                     long unmatched, long late, double[] delayMs) {
         @Override
         public String toString() {
             return String.format(Locale.ROOT, "%s: sent %d, delivered %d, lost %d, duplicated %d, corrupted %d, "
-                            + "late %d, delay ms min/median/max %.1f/%.1f/%.1f", name, sent, delivered, lost, duplicated,
-                    corrupted, late, delayMs[0], delayMs[1], delayMs[2]);
+                            + "unmatched %d, late %d, delay ms min/median/max %.1f/%.1f/%.1f", name, sent, delivered, lost,
+                    duplicated, corrupted, unmatched, late, delayMs[0], delayMs[1], delayMs[2]);
         }
     }
 
@@ -154,19 +156,28 @@ final class NetemLedger {
     static Direction direction(String name, List<Frame> sent, List<Frame> delivered) {
         // Sent frames not yet matched, by content; identical frames (a pure duplicate ACK sent twice
         // in one millisecond) queue up in the order they were sent.
-        Map<Key, Deque<Integer>> unmatched = new HashMap<>();
+        Map<Key, Deque<Integer>> waiting = new HashMap<>();
         for (int i = 0; i < sent.size(); i++) {
-            unmatched.computeIfAbsent(new Key(sent.get(i).bytes()), k -> new ArrayDeque<>()).add(i);
+            waiting.computeIfAbsent(new Key(sent.get(i).bytes()), k -> new ArrayDeque<>()).add(i);
         }
         long duplicated = 0;
         long corrupted = 0;
+        long unmatched = 0;
         long late = 0;
         int highest = -1;
         List<Double> delays = new ArrayList<>();
+        OneBit near = null;
         for (Frame d : delivered) {
-            Deque<Integer> q = unmatched.get(new Key(d.bytes()));
+            Deque<Integer> q = waiting.get(new Key(d.bytes()));
             if (q == null) {
-                corrupted++;
+                if (near == null) {
+                    near = new OneBit(sent);
+                }
+                if (near.isOneBitFromASentFrame(d.bytes())) {
+                    corrupted++;
+                } else {
+                    unmatched++;
+                }
                 continue;
             }
             Integer index = q.poll();
@@ -180,13 +191,56 @@ final class NetemLedger {
             highest = Math.max(highest, index);
             delays.add((d.micros() - sent.get(index).micros()) / 1000.0);
         }
-        long lost = sent.size() - delays.size();
+        long lost = sent.size() - delays.size() - corrupted; // a corrupted frame stands for the one sent
         double[] delay = {0, 0, 0};
         if (!delays.isEmpty()) {
             double[] v = delays.stream().mapToDouble(Double::doubleValue).sorted().toArray();
             delay = new double[] {v[0], v[v.length / 2], v[v.length - 1]};
         }
-        return new Direction(name, sent.size(), delivered.size(), lost, duplicated, corrupted, late, delay);
+        return new Direction(name, sent.size(), delivered.size(), lost, duplicated, corrupted, unmatched, late, delay);
+    }
+
+    /**
+     * Finds sent frames one bit away from a delivered one: a single flipped bit leaves one half of
+     * the frame intact, so candidates come from an index of each half (by length), and only those
+     * are compared bit by bit.
+     */
+    private static final class OneBit {
+        private final Map<Key, List<byte[]>> byHalf = new HashMap<>();
+
+        OneBit(List<Frame> sent) {
+            for (Frame f : sent) {
+                byHalf.computeIfAbsent(half(f.bytes(), true), k -> new ArrayList<>()).add(f.bytes());
+                byHalf.computeIfAbsent(half(f.bytes(), false), k -> new ArrayList<>()).add(f.bytes());
+            }
+        }
+
+        private static Key half(byte[] b, boolean first) {
+            int mid = b.length / 2;
+            byte[] h = first ? Arrays.copyOfRange(b, 0, mid) : Arrays.copyOfRange(b, mid, b.length);
+            byte[] keyed = Arrays.copyOf(h, h.length + 5);
+            keyed[h.length] = (byte) (first ? 1 : 2);
+            keyed[h.length + 1] = (byte) (b.length >>> 24);
+            keyed[h.length + 2] = (byte) (b.length >>> 16);
+            keyed[h.length + 3] = (byte) (b.length >>> 8);
+            keyed[h.length + 4] = (byte) b.length;
+            return new Key(keyed);
+        }
+
+        boolean isOneBitFromASentFrame(byte[] got) {
+            for (boolean first : new boolean[] {true, false}) {
+                for (byte[] candidate : byHalf.getOrDefault(half(got, first), List.of())) {
+                    int bits = 0;
+                    for (int i = 0; i < got.length && bits <= 1; i++) {
+                        bits += Integer.bitCount((got[i] ^ candidate[i]) & 0xFF);
+                    }
+                    if (bits == 1) {
+                        return true;
+                    }
+                }
+            }
+            return false;
+        }
     }
 
     /** Frame bytes as a map key, with a 64-bit FNV-1a hash computed once. */
