@@ -189,8 +189,13 @@ public final class OpsecStack implements AutoCloseable {
             cmd.accept(now);
         }
         ByteBuf p;
-        while ((p = link.receive(now)) != null) {
-            endpoint.receive(p, now);
+        endpoint.beginBatch(); // everything queued is taken in before any connection decides to send
+        try {
+            while ((p = link.receive(now)) != null) {
+                endpoint.receive(p, now);
+            }
+        } finally {
+            endpoint.endBatch(now);
         }
         endpoint.poll(now);
         StreamPump pump;

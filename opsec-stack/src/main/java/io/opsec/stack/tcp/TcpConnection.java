@@ -46,6 +46,8 @@ public final class TcpConnection {
     private boolean userClosed;     // close(): the user reads no more
     private boolean outputShutdown; // shutdownOutput() or close(): FIN queued
     long scheduledAt = Long.MAX_VALUE; // the endpoint's timer-heap bookkeeping
+    boolean inBatch;                   // the endpoint's batch bookkeeping (beginBatch/endBatch)
+    private boolean lossCheckDue;      // RACK runs at the end of the batch
     int pendingEvents;               // the endpoint's event bookkeeping
     boolean released;
 
@@ -847,7 +849,11 @@ public final class TcpConnection {
                 }
             }
         }
-        output(now);
+        if (endpoint.batching()) {
+            endpoint.deferOutput(this); // decide once the whole batch is in (TcpEndpoint.beginBatch)
+        } else {
+            output(now);
+        }
     }
 
     /**
@@ -1121,7 +1127,25 @@ public final class TcpConnection {
             rack.onDsack(sndNxt); // RFC 8985 §6.2 step 4: widen the reordering window
             onDsack(sacks.dsackLeft(), sacks.dsackRight(), now);
         }
-        rackDetectLoss(now);
+        if (endpoint.batching()) {
+            lossCheckDue = true;
+        } else {
+            rackDetectLoss(now);
+        }
+    }
+
+    /** The end of a batch of arrivals: loss detection with all of them known, then output. */
+    void endOfInput(long now) {
+        if (state == TcpState.CLOSED) {
+            return;
+        }
+        if (lossCheckDue) {
+            lossCheckDue = false;
+            if (sackOk && state.isSynchronized()) {
+                rackDetectLoss(now);
+            }
+        }
+        output(now);
     }
 
     /**

@@ -63,6 +63,8 @@ public final class TcpEndpoint implements AutoCloseable {
     private final ArrayDeque<TcpConnection> eventQueue = new ArrayDeque<>();
     private final ArrayDeque<TcpListener> acceptEvents = new ArrayDeque<>();
     private boolean dispatching;
+    private boolean batching;
+    private final ArrayDeque<TcpConnection> batched = new ArrayDeque<>();
     private int ipId;
     private boolean closed;
 
@@ -515,6 +517,39 @@ public final class TcpEndpoint implements AutoCloseable {
         } else {
             int segLen = seg.payloadLength() + (h.has(TcpFlags.SYN) ? 1 : 0) + (h.has(TcpFlags.FIN) ? 1 : 0);
             sendRst(localAddr, h.destinationPort(), seg.ip().source(), h.sourcePort(), 0, h.seq() + segLen, true);
+        }
+    }
+
+    /**
+     * Starts a batch of arrivals (the packets a link had queued): until {@link #endBatch}, each
+     * connection takes in what arrives and decides what to send once, with all the batch said,
+     * rather than after every segment. A backlog of ACKs (a loop that fell behind) must not make
+     * each stale ACK trigger retransmissions that the next one in the queue would have cancelled.
+     */
+    public void beginBatch() {
+        batching = true;
+    }
+
+    /** Ends the batch: every connection that took segments in it detects loss and sends now. */
+    public void endBatch(long now) {
+        batching = false;
+        TcpConnection c;
+        while ((c = batched.pollFirst()) != null) {
+            c.inBatch = false;
+            c.endOfInput(now);
+            afterCall(c);
+        }
+    }
+
+    boolean batching() {
+        return batching;
+    }
+
+    /** {@code c} took input in this batch; it sends at {@link #endBatch}. */
+    void deferOutput(TcpConnection c) {
+        if (!c.inBatch) {
+            c.inBatch = true;
+            batched.addLast(c);
         }
     }
 

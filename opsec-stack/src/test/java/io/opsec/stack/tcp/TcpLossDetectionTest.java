@@ -319,6 +319,26 @@ class TcpLossDetectionTest {
         }
     }
 
+    @Test
+    void batch_aStaleSackThenTheFullAck_retransmitNothing() {
+        try (TcpFixture f = withSack()) {
+            int s = f.iss + 1;
+            f.send(at(10), 6 * 1460);
+            f.drain();
+            // The runtime fell behind: both ACKs wait in the link's queue and are taken in one
+            // batch. Alone, the first (three SACKed above segment 1) retransmits segment 1; but the
+            // second acknowledges everything, so with the whole batch known nothing is lost.
+            f.advance(at(20));
+            f.ep.beginBatch();
+            f.deliver(at(20), f.seg().seq(f.remoteIss + 1).ack(s).opts(opts(null, s + 1460, s + 4 * 1460)));
+            f.deliver(at(20), f.seg().seq(f.remoteIss + 1).ack(s + 6 * 1460));
+            f.ep.endBatch(at(20));
+            f.expectNothing(at(100));
+            assertEquals(0, f.ep.stats().segmentsRetransmitted());
+            assertFalse(f.conn.info().inRecovery());
+        }
+    }
+
     // ----------------------------------------------------------------------------- receiver, PAWS
 
     @Test
