@@ -20,11 +20,16 @@ final class Rack {
     /** RFC 8985 §6.2 step 4: rounds a raised reordering window persists after the last D-SACK. */
     static final int REO_WND_PERSIST = 16;
 
-    // The transmit log, a ring in sequence order from SND.UNA.
-    private int[] start = new int[64];
-    private int[] end = new int[64];
-    private long[] xmit = new long[64];
-    private byte[] flags = new byte[64];
+    private static final int[] NO_INTS = new int[0];
+    private static final long[] NO_LONGS = new long[0];
+    private static final byte[] NO_BYTES = new byte[0];
+
+    // The transmit log, a ring in sequence order from SND.UNA; no arrays while it is empty, so an
+    // idle connection pays nothing for it.
+    private int[] start = NO_INTS;
+    private int[] end = NO_INTS;
+    private long[] xmit = NO_LONGS;
+    private byte[] flags = NO_BYTES;
     private int head;
     private int count;
 
@@ -96,6 +101,9 @@ final class Rack {
             }
             head = idx(1);
             count--;
+        }
+        if (count == 0) {
+            clear();
         }
         if (sackChanged) {
             for (int k = 0; k < count; k++) {
@@ -294,6 +302,10 @@ final class Rack {
     void clear() {
         head = 0;
         count = 0;
+        start = NO_INTS;
+        end = NO_INTS;
+        xmit = NO_LONGS;
+        flags = NO_BYTES;
     }
 
     private int idx(int k) {
@@ -301,7 +313,7 @@ final class Rack {
     }
 
     private void grow() {
-        int n = start.length * 2;
+        int n = Math.max(16, start.length * 2);
         int[] s = new int[n];
         int[] e = new int[n];
         long[] x = new long[n];

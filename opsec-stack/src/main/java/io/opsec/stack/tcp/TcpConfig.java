@@ -110,7 +110,7 @@ public record TcpConfig(int mtu, int sendBufferSize, int receiveBufferSize, long
     /** Builder; each setter names its default. */
     public static final class Builder {
         private int mtu = 1500;
-        private int sendBufferSize = 256 * 1024;
+        private int sendBufferSize = 1024 * 1024;
         private int receiveBufferSize = 256 * 1024;
         private long minRto = ms(200);
         private long maxRto = ms(120_000);
@@ -146,7 +146,7 @@ public record TcpConfig(int mtu, int sendBufferSize, int receiveBufferSize, long
 
         /** Link MTU (1500). */
         public Builder mtu(int v) { mtu = v; return this; }
-        /** Send buffer bytes (256 KiB). */
+        /** Send buffer bytes (1 MiB: 256 KiB capped the flight, and so uploads, on the kernel lab's tunnel). */
         public Builder sendBufferSize(int v) { sendBufferSize = v; return this; }
         /** Receive buffer bytes (256 KiB). */
         public Builder receiveBufferSize(int v) { receiveBufferSize = v; return this; }
