@@ -151,17 +151,19 @@ class KernelBaselineTest {
         List<NetemVm.QdiscStats> before = vm.vm().qdiscStats();
         NetemVm.Capture capture = vm.vm().capture(dir, "vm");
         Conn[] r = transfers(vm.lab(), vm.server(), vm.client(), VmPair.address(1), port, size);
-        capture.close();
+        capture.drainAndClose(profile);
         List<NetemVm.QdiscStats> after = vm.vm().qdiscStats();
         NetemLedger.Result measured = NetemLedger.analyse(capture.files().get(0), SERVER_MAC, "server",
                 capture.files().get(1), CLIENT_MAC, "client", dir.resolve("as-sent.pcap"));
         System.out.println("netem " + profile + " measured: " + measured + "; qdisc " + after.get(0).minus(before.get(0))
                 + ", " + after.get(1).minus(before.get(1)));
         NetemLedger.assertShows(profile, measured);
+        NetemLedger.assertLossIsNetems(measured, after.get(1).minus(before.get(1)).dropped(),
+                after.get(0).minus(before.get(0)).dropped());
         Tshark.Analysis a = checkCapture(profile, measured.asSent(), VmPair.address(2));
         Figures.record("kernel->kernel download", profile, size, r[0].secs(), a);
         Figures.record("kernel->kernel upload", profile, size, r[1].secs(), null);
-        for (Path f : capture.files()) {
+        for (Path f : Boolean.getBoolean("kernel.keepCaptures") ? List.<Path>of() : capture.files()) {
             try {
                 Files.deleteIfExists(f); // as-sent.pcap keeps what tshark needs
             } catch (IOException e) {

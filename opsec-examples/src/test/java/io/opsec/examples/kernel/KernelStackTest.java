@@ -222,14 +222,16 @@ class KernelStackTest {
                 tun.relay().close(); // flushes the tap
                 return tun.tap();
             }
-            capture.close();
+            capture.drainAndClose(profile);
             List<NetemVm.QdiscStats> after = vm.vm.qdiscStats();
             NetemLedger.Result r = NetemLedger.analyse(capture.files().get(0), STACK_MAC, "opsec",
                     capture.files().get(1), KERNEL_MAC, "kernel", dir.resolve("as-sent.pcap"));
             System.out.println("netem " + profile + " measured: " + r + "; qdisc " + after.get(0).minus(before.get(0))
                     + ", " + after.get(1).minus(before.get(1)));
             NetemLedger.assertShows(profile, r);
-            for (Path f : capture.files()) {
+            NetemLedger.assertLossIsNetems(r, after.get(1).minus(before.get(1)).dropped(),
+                    after.get(0).minus(before.get(0)).dropped());
+            for (Path f : Boolean.getBoolean("kernel.keepCaptures") ? List.<Path>of() : capture.files()) {
                 try {
                     Files.deleteIfExists(f); // as-sent.pcap keeps what tshark needs
                 } catch (IOException e) {

@@ -147,6 +147,22 @@ final class NetemLedger {
         }
     }
 
+    /**
+     * Fails unless every frame lost on the way was one netem dropped: {@code lost} in each direction
+     * is at most that direction's qdisc {@code dropped} (the qdisc on the receiving end's NIC), with
+     * a slack of three for frames crossing while only one dump ran. A loss anywhere else (a QEMU or
+     * virtio queue) would add impairment the profile does not name.
+     *
+     * @param droppedAtoB drops counted by the qdisc on B's NIC over the scenario
+     * @param droppedBtoA drops counted by the qdisc on A's NIC over the scenario
+     */
+    static void assertLossIsNetems(Result r, long droppedAtoB, long droppedBtoA) {
+        if (r.aToB().lost() > droppedAtoB + 3 || r.bToA().lost() > droppedBtoA + 3) {
+            throw new AssertionError("frames lost outside netem: netem dropped " + droppedAtoB + " and "
+                    + droppedBtoA + "; " + r);
+        }
+    }
+
     private static void expect(String what, double rate, long sent, long seen, String details) {
         if (rate * sent >= 10 && seen == 0) {
             throw new AssertionError("no " + what + " seen in " + sent + " frames at " + rate * 100 + "%: " + details);

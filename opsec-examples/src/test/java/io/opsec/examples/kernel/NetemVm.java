@@ -434,6 +434,18 @@ final class NetemVm implements AutoCloseable {
             return files;
         }
 
+        /**
+         * Waits until what was sent under {@code profile} has crossed the VM (its delay and jitter,
+         * and 100 ms of queue), then {@link #close()}s: otherwise frames still in netem's delay
+         * line when the dumps stop would count as lost (seen: the last 130 ACKs of a delay50 upload).
+         */
+        void drainAndClose(Impairment profile) {
+            if (!stopped) {
+                KernelLab.sleepMillis(profile.delayMs() + profile.jitterMs() + 100L);
+            }
+            close();
+        }
+
         /** Removes the dump filters; QEMU closes the files, which are then complete. Idempotent. */
         @Override
         public void close() {
