@@ -131,6 +131,11 @@ public final class TcpConnection {
     private int highRxt;
     private int lostHigh;     // unSACKed bytes below this are lost (RTO, NewReno partial ACK, RACK)
     private final Rack rack = new Rack();
+    // RFC 6937 PRR's slow-start reduction bound during SACK recovery (see prrUpdate).
+    private long prrDelivered;      // bytes delivered to the receiver since then
+    private long prrOut;            // bytes sent since then
+    private long prrCwnd;           // the window sending obeys in recovery: pipe + sndcnt
+    private long prrPending;        // bytes delivered by ACKs not yet counted
     // Spurious retransmission detection (RFC 3708 D-SACK, RFC 3522 timestamps) and undo (RFC 4015).
     private boolean undoValid;      // the current loss episode may still prove spurious
     private int undoMarker;         // SND.UNA when it began
@@ -984,6 +989,10 @@ public final class TcpConnection {
                 sacks = scoreboard.update(sack.blocks(), ack, SeqNum.max(ack, sndUna), sndNxt);
             }
         }
+        if (sackOk) {
+            // RFC 6937 §3 DeliveredData: the change in SND.UNA plus the newly SACKed bytes.
+            prrPending += (advanced ? SeqNum.diff(ack, sndUna) : 0) + sacks.newlySacked();
+        }
         if (advanced) {
             onNewAck(ack, h, now);
         } else if (ack == sndUna && sndNxt != sndUna && !sackOk) {
@@ -1131,7 +1140,39 @@ public final class TcpConnection {
             lossCheckDue = true;
         } else {
             rackDetectLoss(now);
+            prrUpdate();
         }
+    }
+
+    /**
+     * RFC 6937 §3 PRR-SSRB: during SACK recovery, once the pipe is at or below ssthresh, at most
+     * one segment more than the last ACKs delivered goes out (slow start's pace), up to ssthresh.
+     * A recovery that begins with much of the flight marked lost (RACK on a false alarm, before
+     * the undo) so sends a trickle, not a window-sized burst. DEVIATION: above ssthresh this sends
+     * nothing, as plain RFC 6675 (cwnd = ssthresh below the pipe), instead of PRR's proportional
+     * share: measured against Linux under delay50 the proportional part sent 9 to 52 spurious
+     * retransmissions before the undo came, where RFC 6675 sends none or one (and on the
+     * simulator's jitter path 84 against 58, for 80% of clean goodput against 92%).
+     */
+    private void prrUpdate() {
+        long delivered = prrPending;
+        prrPending = 0;
+        if (!inRecovery || !sackOk) {
+            return;
+        }
+        prrDelivered += delivered;
+        long pipe = pipe();
+        long ssthresh = cc.ssthresh();
+        long sndcnt = 0;
+        if (pipe <= ssthresh) {
+            sndcnt = Math.min(ssthresh - pipe, Math.max(prrDelivered - prrOut, delivered) + smss);
+        }
+        prrCwnd = pipe + Math.max(0, sndcnt);
+    }
+
+    /** The window sending obeys: cwnd, or in SACK recovery what PRR allows (RFC 6937). */
+    private long sendWindow() {
+        return inRecovery && sackOk ? prrCwnd : cc.cwnd();
     }
 
     /** The end of a batch of arrivals: loss detection with all of them known, then output. */
@@ -1145,6 +1186,7 @@ public final class TcpConnection {
                 rackDetectLoss(now);
             }
         }
+        prrUpdate();
         output(now);
     }
 
@@ -1193,6 +1235,9 @@ public final class TcpConnection {
         recoveryPointValid = true;
         long flight = SeqNum.diff(sndNxt, sndUna);
         cc.onCongestionEvent(flight, now); // step 4.2: ssthresh and cwnd
+        prrDelivered = 0; // RFC 6937 §3: the start of the reduction
+        prrOut = 0;
+        prrCwnd = 0;
         highRxt = sndUna;
         lostHigh = SeqNum.max(lostHigh, sndUna + Math.min(smss, SeqNum.diff(sndNxt, sndUna)));
         rttTiming = false; // Karn
@@ -1395,6 +1440,7 @@ public final class TcpConnection {
             timers.clear(TcpTimer.REORDER);
             if (sackOk && state.isSynchronized()) {
                 rackDetectLoss(now);
+                prrUpdate();
             }
         }
         if (timers.due(TcpTimer.PERSIST, now)) {
@@ -1595,7 +1641,7 @@ public final class TcpConnection {
             // 1. Loss recovery: retransmit what is known lost, within the pipe (RFC 6675 §5 (C)).
             if (inRecovery || SeqNum.lt(highRxt, lostHigh)) {
                 // RFC 6675 §5 (C): while (cwnd - pipe) >= 1 SMSS
-                if (cc.cwnd() - pipe() >= smss && retransmitNext(now, false)) {
+                if (sendWindow() - pipe() >= smss && retransmitNext(now, false)) {
                     sent = true;
                     continue;
                 }
@@ -1611,7 +1657,7 @@ public final class TcpConnection {
                 break;
             }
             long wndRoom = sndWnd - SeqNum.diff(sndNxt, sndUna);
-            long cwndRoom = cc.cwnd() - pipe();
+            long cwndRoom = sendWindow() - pipe();
             if (!inRecovery && !sackOk && dupAcks > 0) {
                 // RFC 3042 §2 limited transmit: the first two duplicate ACKs each let one new
                 // segment out (with SACK the pipe already accounts for what left the network).
@@ -1644,7 +1690,7 @@ public final class TcpConnection {
             }
             if (len == 0 && finToSend) {
                 // A bare FIN: it occupies sequence space but needs no window.
-                if (cc.cwnd() - pipe() <= 0 && sndNxt != sndUna) {
+                if (sendWindow() - pipe() <= 0 && sndNxt != sndUna) {
                     break;
                 }
             }
@@ -1686,6 +1732,9 @@ public final class TcpConnection {
         emit(sndNxt, flags, payload, opts, advertisedWindowField(), now);
         if (sackOk && len + (fin ? 1 : 0) > 0) {
             rack.onSend(sndNxt, sndNxt + len + (fin ? 1 : 0), now); // RFC 8985 §6.1 Segment.xmit_ts
+            if (inRecovery) {
+                prrOut += len; // RFC 6937 §3 prr_out
+            }
         }
         sndNxt += len + (fin ? 1 : 0);
         if (fin) {
@@ -1741,6 +1790,9 @@ public final class TcpConnection {
         highRxt = seq + dataLen + (fin ? 1 : 0);
         if (sackOk) {
             rack.onRetransmit(seq, highRxt, now);
+            if (inRecovery) {
+                prrOut += dataLen; // RFC 6937 §3 prr_out
+            }
         }
         if (undoValid) {
             if (!retransTsSet) {

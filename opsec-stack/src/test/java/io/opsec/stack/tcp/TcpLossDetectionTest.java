@@ -293,6 +293,28 @@ class TcpLossDetectionTest {
     }
 
     @Test
+    void prr_manySegmentsMarkedLostAtOnce_goOutAtSlowStartPace() {
+        try (TcpFixture f = withSack()) {
+            int s = f.iss + 1;
+            f.send(at(10), 10 * 1460);
+            f.drain();
+            // Only the last segment is SACKed: at 22.5 ms RACK marks the nine before it lost at
+            // once. Recovery halves the window to 5 segments, and the pipe (1 segment in flight)
+            // is far below it; RFC 6675 alone would send 4 more retransmissions at once, PRR-SSRB
+            // (RFC 6937 §3) allows one segment more than was delivered (nothing yet): 2 in all.
+            f.deliver(at(20), f.seg().seq(f.remoteIss + 1).ack(s).opts(opts(null, s + 9 * 1460, s + 10 * 1460)));
+            f.expect(at(23), f.seg().seq(s).len(1460));
+            f.expect(at(23), f.seg().seq(s + 1460).len(1460));
+            f.expectNothing(at(29));
+            // Each ACK that delivers a segment lets two out (delivered + 1 segment), up to ssthresh.
+            f.deliver(at(30), f.seg().seq(f.remoteIss + 1).ack(s + 1460).opts(opts(null, s + 9 * 1460, s + 10 * 1460)));
+            f.expect(at(30), f.seg().seq(s + 2 * 1460).len(1460));
+            f.expect(at(30), f.seg().seq(s + 3 * 1460).len(1460));
+            f.expectNothing(at(30));
+        }
+    }
+
+    @Test
     void rack_spuriousRecovery_widensTheWindowToTheReorderingItMeasured() {
         try (TcpFixture f = withSackAndTimestamps()) {
             int s = f.iss + 1;
