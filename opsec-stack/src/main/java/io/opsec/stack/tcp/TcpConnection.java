@@ -132,8 +132,6 @@ public final class TcpConnection {
     private int lostHigh;     // unSACKed bytes below this are lost (RTO, NewReno partial ACK, RACK)
     private final Rack rack = new Rack();
     // RFC 6937 PRR's slow-start reduction bound during SACK recovery (see prrUpdate).
-    private long prrDelivered;      // bytes delivered to the receiver since then
-    private long prrOut;            // bytes sent since then
     private long prrCwnd;           // the window sending obeys in recovery: pipe + sndcnt
     private long prrPending;        // bytes delivered by ACKs not yet counted
     // Spurious retransmission detection (RFC 3708 D-SACK, RFC 3522 timestamps) and undo (RFC 4015).
@@ -1160,12 +1158,15 @@ public final class TcpConnection {
         if (!inRecovery || !sackOk) {
             return;
         }
-        prrDelivered += delivered;
         long pipe = pipe();
         long ssthresh = cc.ssthresh();
         long sndcnt = 0;
         if (pipe <= ssthresh) {
-            sndcnt = Math.min(ssthresh - pipe, Math.max(prrDelivered - prrOut, delivered) + smss);
+            // DEVIATION: RFC 6937 §3 PRR-SSRB bounds by MAX(prr_delivered - prr_out, DeliveredData)
+            // + MSS; with nothing sent above ssthresh (see below) prr_out lags the recovery's whole
+            // deliveries and that bound let a 27-segment burst out (measured, delay50), so only
+            // this ACK's (or batch's) DeliveredData counts: slow start's pace exactly.
+            sndcnt = Math.min(ssthresh - pipe, delivered + smss);
         }
         prrCwnd = pipe + Math.max(0, sndcnt);
     }
@@ -1235,9 +1236,7 @@ public final class TcpConnection {
         recoveryPointValid = true;
         long flight = SeqNum.diff(sndNxt, sndUna);
         cc.onCongestionEvent(flight, now); // step 4.2: ssthresh and cwnd
-        prrDelivered = 0; // RFC 6937 §3: the start of the reduction
-        prrOut = 0;
-        prrCwnd = 0;
+        prrCwnd = 0; // RFC 6937 §3: the reduction starts with nothing more than the forced retransmission
         highRxt = sndUna;
         lostHigh = SeqNum.max(lostHigh, sndUna + Math.min(smss, SeqNum.diff(sndNxt, sndUna)));
         rttTiming = false; // Karn
@@ -1732,9 +1731,6 @@ public final class TcpConnection {
         emit(sndNxt, flags, payload, opts, advertisedWindowField(), now);
         if (sackOk && len + (fin ? 1 : 0) > 0) {
             rack.onSend(sndNxt, sndNxt + len + (fin ? 1 : 0), now); // RFC 8985 §6.1 Segment.xmit_ts
-            if (inRecovery) {
-                prrOut += len; // RFC 6937 §3 prr_out
-            }
         }
         sndNxt += len + (fin ? 1 : 0);
         if (fin) {
@@ -1790,9 +1786,6 @@ public final class TcpConnection {
         highRxt = seq + dataLen + (fin ? 1 : 0);
         if (sackOk) {
             rack.onRetransmit(seq, highRxt, now);
-            if (inRecovery) {
-                prrOut += dataLen; // RFC 6937 §3 prr_out
-            }
         }
         if (undoValid) {
             if (!retransTsSet) {
