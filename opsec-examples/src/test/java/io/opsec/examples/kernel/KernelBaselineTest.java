@@ -157,7 +157,7 @@ class KernelBaselineTest {
                 capture.files().get(1), CLIENT_MAC, "client", dir.resolve("as-sent.pcap"));
         System.out.println("netem " + profile + " measured: " + measured + "; qdisc " + after.get(0).minus(before.get(0))
                 + ", " + after.get(1).minus(before.get(1)));
-        NetemLedger.assertShows(profile, measured);
+        NetemLedger.assertShows(NetemVm.on(1, profile), NetemVm.on(0, profile), measured);
         NetemLedger.assertLossIsNetems(measured, after.get(1).minus(before.get(1)).dropped(),
                 after.get(0).minus(before.get(0)).dropped());
         Tshark.Analysis a = checkCapture(profile, measured.asSent(), VmPair.address(2));

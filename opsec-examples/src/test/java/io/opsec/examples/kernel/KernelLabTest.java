@@ -68,9 +68,9 @@ class KernelLabTest {
             NetemVm.Tap b = new NetemVm.Tap(lab.unique("okv", 15), io.opsec.stack.link.MacAddress.parse("52:54:00:00:00:02"));
             NetemVm vm = NetemVm.boot(lab, List.of(a, b));
             vm.attach(a, n, io.opsec.stack.link.MacAddress.parse("02:00:00:00:01:01"), "198.18.6.1");
-            vm.apply(Impairment.COMBINED);
+            vm.apply(List.of(Impairment.COMBINED, Impairment.COMBINED));
             assertTrue(String.join("\n", vm.run("tc qdisc show dev eth1")).contains("reorder 25%"));
-            vm.apply(Impairment.CLEAN);
+            vm.apply(List.of(Impairment.CLEAN, Impairment.CLEAN));
             assertTrue(NetemVm.mismatch(Impairment.CLEAN, String.join(" ", vm.run("tc qdisc show dev eth1"))) == null,
                     "a change back to clean leaves nothing of the combined profile");
             ns = n.name();

@@ -228,7 +228,7 @@ class KernelStackTest {
                     capture.files().get(1), KERNEL_MAC, "kernel", dir.resolve("as-sent.pcap"));
             System.out.println("netem " + profile + " measured: " + r + "; qdisc " + after.get(0).minus(before.get(0))
                     + ", " + after.get(1).minus(before.get(1)));
-            NetemLedger.assertShows(profile, r);
+            NetemLedger.assertShows(NetemVm.on(1, profile), NetemVm.on(0, profile), r);
             NetemLedger.assertLossIsNetems(r, after.get(1).minus(before.get(1)).dropped(),
                     after.get(0).minus(before.get(0)).dropped());
             for (Path f : Boolean.getBoolean("kernel.keepCaptures") ? List.<Path>of() : capture.files()) {

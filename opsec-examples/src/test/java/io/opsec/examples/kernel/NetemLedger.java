@@ -114,36 +114,44 @@ final class NetemLedger {
         return new Result(direction(nameA + "->" + nameB, sentA, toB), direction(nameB + "->" + nameA, sentB, toA), asSent);
     }
 
-    /**
-     * Fails unless the captures show what {@code p} asks of netem, in both directions together:
-     * no duplicate or corrupted frame unless configured; loss, duplication, corruption and
-     * reordering seen when configured and at least ten are expected; and, with a delay, a median
-     * one-way delay of at least delay minus jitter (reordered frames skip the delay, but they are
-     * a quarter at most). Lost and late frames without loss or reordering configured are only
-     * reported: a queue overflowing, or jitter, makes them too.
-     */
+    /** As {@link #assertShows(Impairment, Impairment, Result)} with the same profile both ways. */
     static void assertShows(Impairment p, Result r) {
+        assertShows(p, p, r);
+    }
+
+    /**
+     * Fails unless the captures show what netem was asked for, {@code pAtoB} on the frames A sent
+     * and {@code pBtoA} on B's: no duplicate and no corrupted frame where neither direction has
+     * them configured; loss, duplication, corruption and reordering seen when configured and at
+     * least ten are expected over both directions; and in a direction with a delay, a median
+     * one-way delay of at least delay minus jitter (reordered frames skip the delay, but they are
+     * a quarter at most). Lost and late frames without loss or reordering configured are left to
+     * {@link #assertLossIsNetems} and the report: a full queue drops, and jitter reorders.
+     */
+    static void assertShows(Impairment pAtoB, Impairment pBtoA, Result r) {
         Direction x = r.aToB();
         Direction y = r.bToA();
-        long sent = x.sent() + y.sent();
-        String what = p + ": " + r;
-        if (p.duplicate() == 0 && x.duplicated() + y.duplicated() > 0) {
+        String what = (pAtoB.equals(pBtoA) ? pAtoB.toString() : pAtoB + " / " + pBtoA) + ": " + r;
+        if (pAtoB.duplicate() + pBtoA.duplicate() == 0 && x.duplicated() + y.duplicated() > 0) {
             throw new AssertionError("duplicates without netem duplication: " + what);
         }
-        if (p.corrupt() == 0 && x.corrupted() + y.corrupted() > 0) {
+        if (pAtoB.corrupt() + pBtoA.corrupt() == 0 && x.corrupted() + y.corrupted() > 0) {
             throw new AssertionError("corrupted frames without netem corruption: " + what);
         }
-        expect("loss", p.loss(), sent, x.lost() + y.lost(), what);
-        expect("duplication", p.duplicate(), sent, x.duplicated() + y.duplicated(), what);
-        expect("corruption", p.corrupt(), sent, x.corrupted() + y.corrupted(), what);
-        expect("reordering", p.reorder(), sent, x.late() + y.late(), what);
-        if (p.delayMs() > 0) {
-            for (Direction d : List.of(x, y)) {
-                if (d.delivered() >= 20 && d.delayMs()[1] < p.delayMs() - p.jitterMs() - 1) {
-                    throw new AssertionError("median one-way delay " + d.delayMs()[1] + " ms under " + p.delayMs()
-                            + " - " + p.jitterMs() + " ms: " + what);
-                }
-            }
+        expect("loss", pAtoB.loss() * x.sent() + pBtoA.loss() * y.sent(), x.lost() + y.lost(), what);
+        expect("duplication", pAtoB.duplicate() * x.sent() + pBtoA.duplicate() * y.sent(),
+                x.duplicated() + y.duplicated(), what);
+        expect("corruption", pAtoB.corrupt() * x.sent() + pBtoA.corrupt() * y.sent(),
+                x.corrupted() + y.corrupted(), what);
+        expect("reordering", pAtoB.reorder() * x.sent() + pBtoA.reorder() * y.sent(), x.late() + y.late(), what);
+        delayed(pAtoB, x, what);
+        delayed(pBtoA, y, what);
+    }
+
+    private static void delayed(Impairment p, Direction d, String what) {
+        if (p.delayMs() > 0 && d.delivered() >= 20 && d.delayMs()[1] < p.delayMs() - p.jitterMs() - 1) {
+            throw new AssertionError(d.name() + ": median one-way delay " + d.delayMs()[1] + " ms under "
+                    + p.delayMs() + " - " + p.jitterMs() + " ms: " + what);
         }
     }
 
@@ -163,9 +171,9 @@ final class NetemLedger {
         }
     }
 
-    private static void expect(String what, double rate, long sent, long seen, String details) {
-        if (rate * sent >= 10 && seen == 0) {
-            throw new AssertionError("no " + what + " seen in " + sent + " frames at " + rate * 100 + "%: " + details);
+    private static void expect(String what, double expected, long seen, String details) {
+        if (expected >= 10 && seen == 0) {
+            throw new AssertionError("no " + what + " seen where " + Math.round(expected) + " were expected: " + details);
         }
     }
 
