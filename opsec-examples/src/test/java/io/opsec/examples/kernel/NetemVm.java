@@ -93,20 +93,37 @@ final class NetemVm implements AutoCloseable {
 
     // ---------------------------------------------------------------- availability
 
-    /** Where the kernel package is cached: {@code -Dkernel.vm.cache}, else ~/.cache/opsec-stack/netem-vm. */
+    /**
+     * A lab setting: the system property {@code property}, else the environment variable
+     * {@code env} (so that {@code .ci/run} can demand the VM while running the README's plain
+     * {@code mvn -B verify}), else {@code fallback}.
+     */
+    static String setting(String property, String env, String fallback) {
+        String p = System.getProperty(property, "").trim();
+        if (!p.isEmpty()) {
+            return p;
+        }
+        String e = System.getenv(env);
+        return e == null || e.isBlank() ? fallback : e.trim();
+    }
+
+    /**
+     * Where the kernel package is cached: {@code -Dkernel.vm.cache} or {@code OPSEC_KERNEL_VM_CACHE},
+     * else ~/.cache/opsec-stack/netem-vm.
+     */
     static Path cacheDir() {
-        String p = System.getProperty("kernel.vm.cache", "").trim();
+        String p = setting("kernel.vm.cache", "OPSEC_KERNEL_VM_CACHE", "");
         return p.isEmpty() ? Path.of(System.getProperty("user.home"), ".cache", "opsec-stack", "netem-vm") : Path.of(p);
     }
 
     /**
-     * Whether the lab's impaired path goes through this VM. {@code -Dkernel.netem=vm} (what
-     * {@code .ci/run} passes) demands it and fails, saying why, if it cannot run;
+     * Whether the lab's impaired path goes through this VM. {@code -Dkernel.netem=vm} (or
+     * {@code OPSEC_KERNEL_NETEM=vm}, which {@code .ci/run} exports) demands it and fails, saying why, if it cannot run;
      * {@code -Dkernel.netem=relay} asks for the userspace relay; by default the VM is used where it
      * can run and the relay otherwise, with a message on stdout that the netem is emulated.
      */
     static boolean wanted() {
-        String mode = System.getProperty("kernel.netem", "auto").trim();
+        String mode = setting("kernel.netem", "OPSEC_KERNEL_NETEM", "auto");
         if (mode.equals("relay")) {
             System.out.println("kernel lab: impairment by the userspace relay (-Dkernel.netem=relay), not by netem");
             return false;
@@ -116,7 +133,7 @@ final class NetemVm implements AutoCloseable {
             return true;
         }
         if (mode.equals("vm")) {
-            throw new AssertionError("kernel lab: -Dkernel.netem=vm, but the netem VM cannot run: " + why);
+            throw new AssertionError("kernel lab: kernel.netem=vm (property or OPSEC_KERNEL_NETEM), but the netem VM cannot run: " + why);
         }
         System.out.println("kernel lab: NO REAL NETEM: the netem VM cannot run (" + why
                 + "); the userspace relay emulates netem instead");
