@@ -32,6 +32,8 @@ import java.util.Objects;
  * @param windowScaling       offer RFC 7323 window scaling
  * @param timestamps          offer RFC 7323 timestamps
  * @param sack                offer RFC 2018 SACK
+ * @param tailLossProbe       RFC 8985 §7 TLP on SACK connections: a probe after about two SRTT
+ *                            without an ACK, instead of waiting for the RTO
  * @param challengeAckPerSecond RFC 5961 §7 challenge ACKs allowed per connection per second
  * @param invalidAckIntervalNanos least time between two ACKs a connection sends in answer to
  *                            unacceptable segments without data (out of window, PAWS), as Linux's
@@ -48,7 +50,8 @@ public record TcpConfig(int mtu, int sendBufferSize, int receiveBufferSize, long
                         long userTimeoutNanos, long delayedAckNanos, long mslNanos, long finWait2TimeoutNanos,
                         boolean noDelay, boolean keepAlive, long keepIdleNanos, long keepIntervalNanos, int keepCount,
                         CongestionAlgorithm congestion, int initialWindowSegments, boolean windowScaling,
-                        boolean timestamps, boolean sack, int challengeAckPerSecond, long invalidAckIntervalNanos,
+                        boolean timestamps, boolean sack, boolean tailLossProbe, int challengeAckPerSecond,
+                        long invalidAckIntervalNanos,
                         SynCookieMode synCookies, int localPrefixLength, int ephemeralPortFirst,
                         int ephemeralPortLast, TcpOptions.Codec codec) {
 
@@ -100,7 +103,7 @@ public record TcpConfig(int mtu, int sendBufferSize, int receiveBufferSize, long
         b.delayedAck = delayedAckNanos; b.msl = mslNanos; b.finWait2Timeout = finWait2TimeoutNanos;
         b.noDelay = noDelay; b.keepAlive = keepAlive; b.keepIdle = keepIdleNanos; b.keepInterval = keepIntervalNanos;
         b.keepCount = keepCount; b.congestion = congestion; b.initialWindowSegments = initialWindowSegments;
-        b.windowScaling = windowScaling; b.timestamps = timestamps; b.sack = sack;
+        b.windowScaling = windowScaling; b.timestamps = timestamps; b.sack = sack; b.tailLossProbe = tailLossProbe;
         b.challengeAckPerSecond = challengeAckPerSecond; b.invalidAckInterval = invalidAckIntervalNanos;
         b.synCookies = synCookies; b.localPrefixLength = localPrefixLength; b.ephemeralPortFirst = ephemeralPortFirst;
         b.ephemeralPortLast = ephemeralPortLast; b.codec = codec;
@@ -132,6 +135,7 @@ public record TcpConfig(int mtu, int sendBufferSize, int receiveBufferSize, long
         private boolean windowScaling = true;
         private boolean timestamps = true;
         private boolean sack = true;
+        private boolean tailLossProbe = true;
         private int challengeAckPerSecond = 10;
         private long invalidAckInterval = ms(500);
         private SynCookieMode synCookies = SynCookieMode.WHEN_FULL;
@@ -192,6 +196,8 @@ public record TcpConfig(int mtu, int sendBufferSize, int receiveBufferSize, long
         public Builder timestamps(boolean v) { timestamps = v; return this; }
         /** Offer SACK (true). */
         public Builder sack(boolean v) { sack = v; return this; }
+        /** RFC 8985 §7 tail loss probes on SACK connections (true). */
+        public Builder tailLossProbe(boolean v) { tailLossProbe = v; return this; }
         /** Challenge ACKs per connection per second (10). */
         public Builder challengeAckPerSecond(int v) { challengeAckPerSecond = v; return this; }
         /**
@@ -212,7 +218,7 @@ public record TcpConfig(int mtu, int sendBufferSize, int receiveBufferSize, long
             return new TcpConfig(mtu, sendBufferSize, receiveBufferSize, minRto, maxRto, initialRto, synRetries,
                     synAckRetries, maxRetransmits, userTimeout, delayedAck, msl, finWait2Timeout, noDelay, keepAlive,
                     keepIdle, keepInterval, keepCount, congestion, initialWindowSegments, windowScaling, timestamps,
-                    sack, challengeAckPerSecond, invalidAckInterval, synCookies, localPrefixLength, ephemeralPortFirst,
+                    sack, tailLossProbe, challengeAckPerSecond, invalidAckInterval, synCookies, localPrefixLength, ephemeralPortFirst,
                     ephemeralPortLast, codec);
         }
     }

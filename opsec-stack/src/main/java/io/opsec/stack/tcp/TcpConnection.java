@@ -23,6 +23,10 @@ public final class TcpConnection {
     private static final Logger log = LoggerFactory.getLogger(TcpConnection.class);
     /** RFC 5681 §3.2 / RFC 6675 §2: DupThresh. */
     static final int DUP_THRESH = 3;
+    /** RFC 8985 §7.2 WCDelAckT: the peer's worst-case delayed ACK, added when one segment is out. */
+    static final long TLP_DELAYED_ACK = 200_000_000L;
+    /** Least PTO (Linux's 10 ms), so a probe never races an ACK on a short path. */
+    static final long TLP_MIN_PTO = 10_000_000L;
     /** RFC 7323 §5.5: a TS.Recent older than 24 days is invalid. */
     static final long PAWS_IDLE_NANOS = 24L * 24 * 3600 * 1_000_000_000L;
     /** RFC 9293 §3.7.1 (MUST-15): the send MSS when the peer sends no MSS option. */
@@ -134,6 +138,14 @@ public final class TcpConnection {
     // RFC 6937 PRR's slow-start reduction bound during SACK recovery (see prrUpdate).
     private long prrCwnd;           // the window sending obeys in recovery: pipe + sndcnt
     private long prrPending;        // bytes delivered by ACKs not yet counted
+    // RFC 8985 §7 Tail Loss Probe.
+    private boolean probeDue;       // new data went out or SND.UNA advanced: (re)schedule the PTO
+    private boolean sendingProbe;
+    private boolean tlpInFlight;    // TLP.end_seq is set: a probe awaits its answer
+    private int tlpEndSeq;
+    private boolean tlpIsRetrans;
+    private int tlpTs;              // the TSval the probe carried
+    private long tlpFlight;         // the flight when it went
     // Spurious retransmission detection (RFC 3708 D-SACK, RFC 3522 timestamps) and undo (RFC 4015).
     private boolean undoValid;      // the current loss episode may still prove spurious
     private int undoMarker;         // SND.UNA when it began
@@ -987,6 +999,9 @@ public final class TcpConnection {
                 sacks = scoreboard.update(sack.blocks(), ack, SeqNum.max(ack, sndUna), sndNxt);
             }
         }
+        if (tlpInFlight && SeqNum.ge(ack, tlpEndSeq)) {
+            onProbeAnswered(h, sacks, now);
+        }
         if (sackOk) {
             // RFC 6937 §3 DeliveredData: the change in SND.UNA plus the newly SACKed bytes.
             prrPending += (advanced ? SeqNum.diff(ack, sndUna) : 0) + sacks.newlySacked();
@@ -1070,6 +1085,7 @@ public final class TcpConnection {
         scoreboard.discardBelow(sndUna);
         retransmits = 0;
         progressAt = now;
+        probeDue = true; // RFC 8985 §7.2: an ACK of new data restarts the PTO
         if (undoValid && eifelArmed && SeqNum.gt(ack, undoMarker)) {
             // RFC 3522 §2: the first ACK for the first retransmission of the episode. An echoed
             // timestamp older than that retransmission's says the original arrived: spurious.
@@ -1442,6 +1458,10 @@ public final class TcpConnection {
                 prrUpdate();
             }
         }
+        if (timers.due(TcpTimer.PROBE, now)) {
+            timers.clear(TcpTimer.PROBE);
+            sendProbe(now);
+        }
         if (timers.due(TcpTimer.PERSIST, now)) {
             timers.clear(TcpTimer.PERSIST);
             onPersist(now);
@@ -1524,6 +1544,8 @@ public final class TcpConnection {
                 scoreboard.clear();
                 rack.forgetSacks();
                 timers.clear(TcpTimer.REORDER);
+                timers.clear(TcpTimer.PROBE);
+                tlpInFlight = false;
                 lostHigh = sndNxt;
                 highRxt = sndUna;
                 retransmitNext(now, true);
@@ -1631,6 +1653,113 @@ public final class TcpConnection {
         if (ackNow && !sent) {
             sendAck(now);
         }
+        scheduleProbe(now);
+    }
+
+    /**
+     * RFC 8985 §7.2: after new data goes out or SND.UNA advances, a probe is scheduled PTO later:
+     * 2 SRTT (at least 10 ms, as Linux; plus the peer's worst-case delayed ACK when one segment is
+     * out), or 1 s before any RTT sample. Only with SACK, data in flight, no fast or RTO recovery
+     * under way, nothing SACKed (then RACK has what it needs) and no probe awaiting its answer.
+     * DEVIATION: a probe that would not come before the RTO is not scheduled at all (RFC 8985 fires
+     * it at the RTO's time instead), so an RTO stays an RTO.
+     */
+    private void scheduleProbe(long now) {
+        boolean eligible = cfg.tailLossProbe() && sackOk && state.isSynchronized() && sndUna != sndNxt
+                && !inRecovery && !(recoveryPointValid && SeqNum.lt(sndUna, recoveryPoint)) && scoreboard.isEmpty()
+                && !tlpInFlight && timers.armed(TcpTimer.RETRANSMIT);
+        if (!eligible) {
+            timers.clear(TcpTimer.PROBE);
+            probeDue = false;
+            return;
+        }
+        if (!probeDue && timers.armed(TcpTimer.PROBE)) {
+            return;
+        }
+        probeDue = false;
+        long pto;
+        if (rtt.hasSample()) {
+            pto = Math.max(2 * rtt.srtt(), TLP_MIN_PTO);
+            if (SeqNum.diff(sndNxt, sndUna) <= smss) {
+                pto += TLP_DELAYED_ACK;
+            }
+        } else {
+            pto = 1_000_000_000L;
+        }
+        if (now + pto - timers.at(TcpTimer.RETRANSMIT) >= 0) {
+            timers.clear(TcpTimer.PROBE);
+            return;
+        }
+        timers.set(TcpTimer.PROBE, now + pto);
+    }
+
+    /**
+     * RFC 8985 §7.3: the probe, whatever cwnd says: one segment of new data when there is some and
+     * the peer's window allows, otherwise the last segment sent again (with the FIN if it was sent).
+     * The RTO restarts from it.
+     */
+    private void sendProbe(long now) {
+        if (!state.isSynchronized() || sndUna == sndNxt || inRecovery || tlpInFlight) {
+            return;
+        }
+        endpoint.stats.tailLossProbes++;
+        tlpFlight = SeqNum.diff(sndNxt, sndUna);
+        List<TcpOption> opts = segmentOptions(now, true);
+        int maxPay = maxPayload(opts);
+        int unsent = Math.max(0, SeqNum.diff(finSeq(), sndNxt));
+        long wndRoom = sndWnd - SeqNum.diff(sndNxt, sndUna);
+        if (unsent > 0 && wndRoom > 0) {
+            sendingProbe = true;
+            sendNewData((int) Math.min(Math.min(unsent, maxPay), wndRoom), opts, now);
+            sendingProbe = false;
+            tlpIsRetrans = false;
+        } else {
+            int end = SeqNum.min(sndNxt, finSeq()); // the end of the data sent
+            int start = SeqNum.max(sndUna, end - maxPay);
+            if (SeqNum.gt(start, end)) {
+                start = end;
+            }
+            int dataLen = SeqNum.diff(end, start);
+            boolean fin = finSent;
+            if (dataLen == 0 && !fin) {
+                return;
+            }
+            ByteBuf payload = dataLen > 0 ? sendQueue.slice(SeqNum.diff(start, queueSeq), dataLen) : null;
+            emit(start, TcpFlags.ACK | (fin ? TcpFlags.FIN : 0), payload, opts, advertisedWindowField(), now);
+            endpoint.stats.segmentsRetransmitted++;
+            rack.onRetransmit(start, end + (fin ? 1 : 0), now);
+            if (rttTiming && SeqNum.le(start, rttSeq) && SeqNum.lt(rttSeq, end + (fin ? 1 : 0))) {
+                rttTiming = false; // Karn
+            }
+            tlpIsRetrans = true;
+        }
+        tlpInFlight = true;
+        tlpEndSeq = sndNxt; // RFC 8985 §7.3 TLP.end_seq
+        tlpTs = tsNow(now);
+        timers.set(TcpTimer.RETRANSMIT, now + rtt.rto());
+    }
+
+    /**
+     * RFC 8985 §7.4: the first ACK at or beyond the probe's TLP.end_seq. A probe of new data leaves
+     * any loss to RACK. A retransmitted probe answered with a D-SACK found nothing lost; otherwise it
+     * repaired a tail loss, and the window is reduced as for a fast recovery that ended at once
+     * (§7.4.2). An ACK that echoes a TSval older than the probe's answers the original, not the
+     * probe, so it proves nothing either way.
+     */
+    private void onProbeAnswered(TcpHeader h, Scoreboard.Update sacks, long now) {
+        tlpInFlight = false;
+        if (!tlpIsRetrans) {
+            return;
+        }
+        if (sacks.dsack() && SeqNum.ge(sacks.dsackRight(), tlpEndSeq - 1)) {
+            return; // the probe arrived twice: the original was not lost
+        }
+        TcpOption.Timestamps ts = tsOk ? h.option(TcpOption.Timestamps.class) : null;
+        if (ts != null && ts.tsEcr() != 0 && SeqNum.lt(ts.tsEcr(), tlpTs)) {
+            return;
+        }
+        endpoint.stats.tailLossesRepaired++;
+        cc.onCongestionEvent(tlpFlight, now);
     }
 
     /** @return whether any segment (which carries an ACK) was sent */
@@ -1740,6 +1869,9 @@ public final class TcpConnection {
             timers.set(TcpTimer.RETRANSMIT, now + rtt.rto());
         }
         timers.clear(TcpTimer.PERSIST);
+        if (!sendingProbe) {
+            probeDue = true; // RFC 8985 §7.2: new data (not a probe) restarts the PTO
+        }
     }
 
     /**

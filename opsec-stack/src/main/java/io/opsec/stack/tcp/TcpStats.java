@@ -11,7 +11,7 @@ public final class TcpStats {
             notForUs, noConnection, pawsRejected, outOfWindow, badAck, connectionsOpened, connectionsAccepted,
             synsDroppedBacklog, timeouts, fastRetransmits, rtoExpirations, abortOnData, extensionAborts,
             badSourceAddress, outOfWindowAcksSuppressed, synCookiesSent, synCookiesValidated, synCookiesFailed;
-    long dsacks, spuriousRecoveries, rackLosses;
+    long dsacks, spuriousRecoveries, rackLosses, tailLossProbes, tailLossesRepaired;
 
     void parseError(ParseError e) {
         parseErrors.merge(e, 1L, Long::sum);
@@ -54,6 +54,9 @@ public final class TcpStats {
     public long spuriousRecoveries() { return spuriousRecoveries; }
     /** Times RACK (RFC 8985) marked unSACKed data lost. */
     public long rackLosses() { return rackLosses; }
+    /** RFC 8985 §7 tail loss probes sent, and those that repaired a loss (answered without a D-SACK). */
+    public long tailLossProbes() { return tailLossProbes; }
+    public long tailLossesRepaired() { return tailLossesRepaired; }
     public long extensionAborts() { return extensionAborts; }
     /** Segments dropped for a source that is not one host (broadcast, multicast, 0.0.0.0/8; RFC 1122 §4.2.3.10). */
     public long badSourceAddress() { return badSourceAddress; }

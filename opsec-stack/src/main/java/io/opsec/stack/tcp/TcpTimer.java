@@ -9,6 +9,8 @@ enum TcpTimer {
     RETRANSMIT,
     /** RFC 8985 §6.2 step 5 RACK reordering timer: when the next unSACKed segment's time is up. */
     REORDER,
+    /** RFC 8985 §7.2 TLP probe timeout (PTO): a tail loss probe if no ACK comes first. */
+    PROBE,
     /** RFC 9293 §3.8.6.1 zero-window probe (persist) timer. */
     PERSIST,
     /** RFC 9293 §3.8.6.3 delayed ACK. */

@@ -28,10 +28,14 @@ class TcpLossDetectionTest {
         return TcpOptionsTest.withSack();
     }
 
-    /** SACK and timestamps; the peer's TSval starts at 101, ours is the clock in ms. */
+    /**
+     * SACK and timestamps, no tail loss probes (see TcpOptionsTest.withSack); the peer's TSval
+     * starts at 101, ours is the clock in ms.
+     */
     static TcpFixture withSackAndTimestamps() {
-        return new TcpFixture().established(List.of(MSS, new TcpOption.SackPermitted(), new Timestamps(100, 0)),
-                List.of(new Nop(), new Nop(), new Timestamps(101, 0)));
+        return new TcpFixture(TcpConfig.builder().tailLossProbe(false).build())
+                .established(List.of(MSS, new TcpOption.SackPermitted(), new Timestamps(100, 0)),
+                        List.of(new Nop(), new Nop(), new Timestamps(101, 0)));
     }
 
     /** SACK blocks, then (for timestamped connections) the peer's timestamps. */
@@ -358,6 +362,59 @@ class TcpLossDetectionTest {
             f.expectNothing(at(100));
             assertEquals(0, f.ep.stats().segmentsRetransmitted());
             assertFalse(f.conn.info().inRecovery());
+        }
+    }
+
+    // ----------------------------------------------------------------------------- TLP
+
+    @Test
+    void tlp_tailLoss_isProbedAfterThePtoNotTheRto_andTheRepairReducesTheWindow() {
+        try (TcpFixture f = TcpOptionsTest.withSackAndProbes()) {
+            int s = f.iss + 1;
+            f.send(at(10), 4 * 1460);
+            f.drain();
+            long cwnd = f.conn.info().cwnd();
+            // No ACK at all (the last segment, or every ACK, was lost). RFC 8985 §7.2: PTO = 2 SRTT,
+            // at least 10 ms (the handshake measured 0); nothing is unsent, so the probe is the
+            // last segment again (§7.3), 190 ms before the RTO would have fired.
+            f.expectNothing(at(19));
+            f.expect(at(20), f.seg().seq(s + 3 * 1460).len(1460));
+            f.expectNothing(at(25));
+            // The probe's answer acknowledges everything with no D-SACK: it repaired a tail loss
+            // (§7.4.2): the window is reduced as for a fast recovery.
+            f.deliver(at(25), f.seg().seq(f.remoteIss + 1).ack(s + 4 * 1460));
+            assertEquals(1, f.ep.stats().tailLossProbes());
+            assertEquals(1, f.ep.stats().tailLossesRepaired());
+            assertTrue(f.conn.info().cwnd() < cwnd, "cwnd " + f.conn.info().cwnd() + " after " + cwnd);
+        }
+    }
+
+    @Test
+    void tlp_probeAnsweredWithADsack_foundNothingLost() {
+        try (TcpFixture f = TcpOptionsTest.withSackAndProbes()) {
+            int s = f.iss + 1;
+            f.send(at(10), 4 * 1460);
+            f.drain();
+            long cwnd = f.conn.info().cwnd();
+            f.expect(at(20), f.seg().seq(s + 3 * 1460).len(1460));
+            // Only the ACKs were lost: the receiver had everything and reports the probe twice.
+            f.deliver(at(25), f.seg().seq(f.remoteIss + 1).ack(s + 4 * 1460).opts(opts(null, s + 3 * 1460,
+                    s + 4 * 1460)));
+            assertEquals(0, f.ep.stats().tailLossesRepaired());
+            assertTrue(f.conn.info().cwnd() >= cwnd);
+        }
+    }
+
+    @Test
+    void tlp_withUnsentData_probesWithANewSegment_whateverCwndSays() {
+        try (TcpFixture f = TcpOptionsTest.withSackAndProbes()) {
+            int s = f.iss + 1;
+            f.send(at(10), 12 * 1460);
+            for (int i = 0; i < 10; i++) {
+                f.expect(at(10), f.seg().seq(s + i * 1460).len(1460)); // IW10; two segments wait for cwnd
+            }
+            f.expect(at(20), f.seg().seq(s + 10 * 1460).len(1460)); // §7.3: new data as the probe
+            f.expectNothing(at(30));
         }
     }
 

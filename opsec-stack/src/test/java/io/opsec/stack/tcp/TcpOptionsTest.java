@@ -20,7 +20,18 @@ import org.junit.jupiter.api.Test;
 class TcpOptionsTest {
     static final TcpOption MSS = new TcpOption.Mss(1460);
 
+    /**
+     * SACK, without tail loss probes: the handshake here measures an RTT of 0, so a probe (RFC 8985
+     * §7, at least 10 ms) would come before the ACKs these traces deliver 10 ms after the data. The
+     * probe has its own tests (TcpLossDetectionTest, "TLP").
+     */
     static TcpFixture withSack() {
+        return new TcpFixture(TcpConfig.builder().tailLossProbe(false).build())
+                .established(List.of(MSS, new Nop(), new Nop(), new TcpOption.SackPermitted()), List.of());
+    }
+
+    /** SACK with the defaults, tail loss probes included. */
+    static TcpFixture withSackAndProbes() {
         return new TcpFixture().established(List.of(MSS, new Nop(), new Nop(), new TcpOption.SackPermitted()),
                 List.of());
     }
