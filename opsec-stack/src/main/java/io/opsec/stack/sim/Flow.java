@@ -25,7 +25,12 @@ public final class Flow implements SimApp {
         /** The client writes half its upload and aborts (RST) once the server has received it. */
         CLIENT_ABORT,
         /** The path is cut for good mid-transfer: both ends must report a timeout. */
-        CUT
+        CUT,
+        /**
+         * As {@link #CLOSE}, but the server writes nothing before the client's end of stream: a
+         * FIN that overtook queued data would end the upload short, cleanly.
+         */
+        STRICT_HALF_CLOSE
     }
 
     private static final int READ_MAX = 64 * 1024;
@@ -182,7 +187,9 @@ public final class Flow implements SimApp {
         }
         boolean abortedHere = e == clientEnd && aborted;
         if (!abortedHere && !e.closed) {
-            write(e, now);
+            if (ending != Ending.STRICT_HALF_CLOSE || e == clientEnd || e.inputEnded) {
+                write(e, now);
+            }
             read(e, now);
             if (!e.outputShut && e.out.count() == e.outTotal && e.error == null && ending != Ending.SIMULTANEOUS_CLOSE) {
                 shut(e, now);
@@ -312,7 +319,7 @@ public final class Flow implements SimApp {
             }
         }
         switch (ending) {
-            case CLOSE, SIMULTANEOUS_CLOSE -> {
+            case CLOSE, SIMULTANEOUS_CLOSE, STRICT_HALF_CLOSE -> {
                 if (serverEnd.conn == null) {
                     violations.add(f + "the server never accepted the connection; client: "
                             + clientEnd.error);

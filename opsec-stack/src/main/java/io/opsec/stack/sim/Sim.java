@@ -295,6 +295,8 @@ public final class Sim {
             case SIMULTANEOUS_CLOSE -> flows.add(flow(0, 0, 1, bytes, bytes, Flow.Ending.SIMULTANEOUS_CLOSE, start,
                     false, 0, violations));
             case ABORT -> flows.add(flow(0, 0, 1, bytes, bytes, Flow.Ending.CLIENT_ABORT, start, false, 0, violations));
+            case HALF_CLOSE -> flows.add(flow(0, 0, 1, bytes, bytes, Flow.Ending.STRICT_HALF_CLOSE, start, false, 0,
+                    violations));
             case MANY -> {
                 long each = Math.max(1, bytes / connections);
                 for (int k = 0; k < connections; k++) {
