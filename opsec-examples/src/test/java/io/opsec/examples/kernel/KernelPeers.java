@@ -100,13 +100,21 @@ final class KernelPeers {
         return lab.spawn("peer-client-" + port, cmd);
     }
 
-    /** Waits for a peer to finish and parses its per-connection lines. */
+    /**
+     * Waits for a peer to finish and parses its per-connection lines; fails, saying so, when it
+     * printed none.
+     */
     static List<Conn> results(Proc p, Duration timeout) {
         List<Conn> out = new ArrayList<>();
         for (String line : p.waitForSuccess(timeout)) {
             if (line.startsWith("{")) {
                 out.add(parse(line));
             }
+        }
+        if (out.isEmpty()) {
+            // Without this the caller's get(0) fails with a bare IndexOutOfBoundsException.
+            throw new AssertionError("kernel peer ended without a connection result (its own --timeout, or"
+                    + " no connection came); stdout: " + p.stdout() + "; " + p.describe());
         }
         return out;
     }
