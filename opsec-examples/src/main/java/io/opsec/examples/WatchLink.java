@@ -1,29 +1,24 @@
 package io.opsec.examples;
 
 import io.netty.buffer.ByteBuf;
+import io.opsec.stack.link.ForwardingLink;
 import io.opsec.stack.link.Link;
 
 /**
  * A link decorator that shows every packet its host sends and receives to a watcher (for the
  * ladder), then passes it on unchanged.
  */
-final class WatchLink implements Link {
+final class WatchLink extends ForwardingLink {
     /** Sees each packet; borrows it for the duration of the call. */
     interface Watcher {
         void packet(ByteBuf packet, long nowNanos, boolean sent);
     }
 
-    private final Link inner;
     private final Watcher watcher;
 
     WatchLink(Link inner, Watcher watcher) {
-        this.inner = inner;
+        super(inner);
         this.watcher = watcher;
-    }
-
-    @Override
-    public int mtu() {
-        return inner.mtu();
     }
 
     @Override
@@ -39,20 +34,5 @@ final class WatchLink implements Link {
             watcher.packet(p, nowNanos, false);
         }
         return p;
-    }
-
-    @Override
-    public long nextArrivalAt() {
-        return inner.nextArrivalAt();
-    }
-
-    @Override
-    public void onArrival(Runnable wakeup) {
-        inner.onArrival(wakeup);
-    }
-
-    @Override
-    public void close() {
-        inner.close();
     }
 }

@@ -29,7 +29,7 @@ import org.slf4j.LoggerFactory;
  * handed to the stack is the frame with its header skipped; Ethernet's minimum-size padding, if
  * any, stays past the IPv4 total length, where the IPv4 parser ignores it.
  */
-public final class EthernetFraming implements Link {
+public final class EthernetFraming extends ForwardingLink {
 
     private static final Logger LOG = LoggerFactory.getLogger(EthernetFraming.class);
 
@@ -52,7 +52,6 @@ public final class EthernetFraming implements Link {
     public record Counters(long sent, long received, long notIpv4, long notForUs, long runts) {
     }
 
-    private final Link inner;
     private final MacAddress local;
     private final MacAddress peer;
     private final ByteBufAllocator alloc;
@@ -63,7 +62,7 @@ public final class EthernetFraming implements Link {
     private final AtomicLong runts = new AtomicLong();
 
     private EthernetFraming(Builder b) {
-        this.inner = b.inner;
+        super(b.inner);
         this.local = b.local;
         this.peer = b.peer;
         this.alloc = b.alloc;
@@ -179,23 +178,6 @@ public final class EthernetFraming implements Link {
         counter.incrementAndGet();
         LOG.debug("ethernet {}: dropped a {}-byte frame: {}", local, frame.readableBytes(), why);
         frame.release();
-    }
-
-    /** {@inheritDoc} The inner link's; a frame due then may turn out not to be for the stack. */
-    @Override
-    public long nextArrivalAt() {
-        return inner.nextArrivalAt();
-    }
-
-    @Override
-    public void onArrival(Runnable wakeup) {
-        inner.onArrival(wakeup);
-    }
-
-    /** Closes the inner link. */
-    @Override
-    public void close() {
-        inner.close();
     }
 
     @Override

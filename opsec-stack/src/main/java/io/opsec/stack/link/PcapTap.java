@@ -33,11 +33,10 @@ import org.slf4j.LoggerFactory;
  * <p><b>Closing</b> the tap closes the inner link, then flushes and closes the writer if the tap
  * owns it (one it opened for a file or stream), or only flushes a shared writer.
  */
-public final class PcapTap implements Link {
+public final class PcapTap extends ForwardingLink {
 
     private static final Logger LOG = LoggerFactory.getLogger(PcapTap.class);
 
-    private final Link inner;
     private final PcapWriter writer;
     private final boolean ownsWriter;
     private final long epochOffsetNanos;
@@ -45,7 +44,7 @@ public final class PcapTap implements Link {
     private volatile IOException failure;
 
     private PcapTap(Link inner, PcapWriter writer, boolean ownsWriter, long epochOffsetNanos, boolean flushEachPacket) {
-        this.inner = inner;
+        super(inner);
         this.writer = writer;
         this.ownsWriter = ownsWriter;
         this.epochOffsetNanos = epochOffsetNanos;
@@ -132,11 +131,6 @@ public final class PcapTap implements Link {
         }
     }
 
-    @Override
-    public int mtu() {
-        return inner.mtu();
-    }
-
     /** {@inheritDoc} The packet is captured (borrowed) before ownership passes to the inner link. */
     @Override
     public void transmit(ByteBuf packet, long nowNanos) {
@@ -152,16 +146,6 @@ public final class PcapTap implements Link {
             capture(packet, nowNanos);
         }
         return packet;
-    }
-
-    @Override
-    public long nextArrivalAt() {
-        return inner.nextArrivalAt();
-    }
-
-    @Override
-    public void onArrival(Runnable wakeup) {
-        inner.onArrival(wakeup);
     }
 
     /** Pushes buffered records to the file or stream. */
